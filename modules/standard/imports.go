@@ -1,0 +1,4 @@
+package standard
+
+// One blank import per module package shipped with chainsts, sorted by path.
+import ()
