@@ -47,6 +47,12 @@ const (
 	MethodTLS           = "tls_client_auth"
 )
 
+// Access token formats.
+const (
+	AccessTokenJWT    = "jwt"
+	AccessTokenOpaque = "opaque"
+)
+
 var knownMethods = []string{MethodBasic, MethodPost, MethodNone, MethodPrivateKeyJWT, MethodSecretJWT, MethodTLS}
 
 // App is the `clients` app: the configured clients and how they
@@ -100,6 +106,17 @@ type Client struct {
 	Scopes       []string `yaml:"scopes"`
 	Audiences    []string `yaml:"audiences"`
 	RedirectURIs []string `yaml:"redirect_uris"`
+	// AccessTokenFormat is the form of access tokens issued to the client
+	// by the OAuth endpoints: jwt (default) or opaque.
+	AccessTokenFormat string `yaml:"access_token_format"`
+	// AccessTokenLifetime overrides the OAuth definition's access token
+	// lifetime for this client; zero keeps the definition's.
+	AccessTokenLifetime time.Duration `yaml:"access_token_lifetime"`
+	// JWKS (inline JSON or @file), JWKSURI and Certificate (PEM, inline or
+	// a path) hold the client's keys for private_key_jwt.
+	JWKS        string `yaml:"jwks"`
+	JWKSURI     string `yaml:"jwks_uri"`
+	Certificate string `yaml:"certificate"`
 
 	verifier verifier
 }
@@ -172,6 +189,16 @@ func (a *App) prepare(c *Client, path string) error {
 	}
 	if c.AuthMethod == "" {
 		c.AuthMethod = MethodBasic
+	}
+	switch c.AccessTokenFormat {
+	case "":
+		c.AccessTokenFormat = AccessTokenJWT
+	case AccessTokenJWT, AccessTokenOpaque:
+	default:
+		return sts.ConfigErrorf(path+".access_token_format", "unknown access_token_format %q (jwt or opaque)", c.AccessTokenFormat)
+	}
+	if c.AccessTokenLifetime < 0 {
+		return sts.ConfigErrorf(path+".access_token_lifetime", "must not be negative")
 	}
 	if !slices.Contains(knownMethods, c.AuthMethod) {
 		return sts.ConfigErrorf(path+".auth_method", "unknown auth_method %q (one of %v)", c.AuthMethod, knownMethods)
