@@ -18,6 +18,9 @@ type Options struct {
 	// MaxDepth bounds chain-calls-chain nesting (LocalSTSClient); 0 means
 	// the default (8).
 	MaxDepth int
+	// Observer, when set, receives every step's and chain's outcome (the
+	// server feeds Prometheus with it).
+	Observer Observer
 }
 
 // Severity says whether a Problem stops the configuration from loading.
