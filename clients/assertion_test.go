@@ -132,7 +132,9 @@ func TestAssertionPolicy(t *testing.T) {
 		{"crit", func() string {
 			return s.sign(t, map[string]any{"alg": "ES256", "kid": "k1", "crit": []string{"exp"}}, claims(nil))
 		}, false},
-		{"typ at+jwt", func() string { return s.sign(t, map[string]any{"alg": "ES256", "kid": "k1", "typ": "at+jwt"}, claims(nil)) }, false},
+		{"typ at+jwt", func() string {
+			return s.sign(t, map[string]any{"alg": "ES256", "kid": "k1", "typ": "at+jwt"}, claims(nil))
+		}, false},
 		{"unknown kid", func() string { return s.sign(t, map[string]any{"alg": "ES256", "kid": "k2"}, claims(nil)) }, false},
 		{"kid not a string", func() string { return s.sign(t, map[string]any{"alg": "ES256", "kid": 1}, claims(nil)) }, false},
 		{"wrong key", func() string { return other.sign(t, nil, claims(nil)) }, false},
