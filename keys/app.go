@@ -405,6 +405,13 @@ func (a *App) JWKSHandler() http.Handler {
 	})
 }
 
+// HTTPRoutes contributes GET /jwks.json to the public listener (the
+// server mounts the routes of every app implementing it).
+func (a *App) HTTPRoutes() map[string]http.Handler {
+	h := a.JWKSHandler()
+	return map[string]http.Handler{"GET /jwks.json": h, "HEAD /jwks.json": h}
+}
+
 // Ready reports whether the keystores loaded.
 func (a *App) Ready() error {
 	if a.stores == nil {

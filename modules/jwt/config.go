@@ -62,6 +62,10 @@ type Module struct {
 	JTILength int `yaml:"jti_length"`
 	// IncludeIAT (includeIat) writes iat (default true).
 	IncludeIAT *bool `yaml:"include_iat"`
+	// ExtendLifetime lets an issued token outlive the validated subject
+	// token (context attribute subject_expires_at); by default exp is
+	// capped at the subject token's expiry.
+	ExtendLifetime bool `yaml:"extend_lifetime"`
 	// TokenType is the issued token's type URI (default
 	// urn:ietf:params:oauth:token-type:jwt).
 	TokenType string `yaml:"token_type"`

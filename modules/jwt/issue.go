@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type issueState struct {
 	enc        *encrypter
 	app        *keys.App
 	defaultKS  string
+	extend     bool
 	now        func() time.Time
 }
 
@@ -51,7 +53,7 @@ func (m *Module) provisionIssue(host sts.Host) (*issueState, error) {
 	}
 	st := &issueState{app: m.app, iss: m.Iss, sub: m.Sub, now: time.Now, lifetime: m.Lifetime, nbfOffset: m.NBFOffset,
 		jtiLen: m.JTILength, includeIAT: m.IncludeIAT == nil || *m.IncludeIAT, tokenType: first(m.TokenType, sts.TokenTypeJWT),
-		reserved: map[string]bool{}, overrides: map[string]bool{}, reject: m.ReservedClaims == "reject", defaultKS: m.Signing.Keystore}
+		reserved: map[string]bool{}, overrides: map[string]bool{}, reject: m.ReservedClaims == "reject", defaultKS: m.Signing.Keystore, extend: m.ExtendLifetime}
 	if st.lifetime == 0 {
 		st.lifetime = time.Hour
 	}
@@ -355,12 +357,13 @@ func (st *issueState) issue(ctx context.Context, c *sts.Call) (*sts.Token, error
 	}
 	if st.aud != nil {
 		claims["aud"] = st.aud
-	} else if c.Request != nil && len(c.Request.Audiences) > 0 {
-		if len(c.Request.Audiences) == 1 {
-			claims["aud"] = c.Request.Audiences[0]
+	} else if c.Request != nil && len(c.Request.Audiences)+len(c.Request.Resources) > 0 {
+		auds := append(slices.Clone(c.Request.Audiences), c.Request.Resources...)
+		if len(auds) == 1 {
+			claims["aud"] = auds[0]
 		} else {
-			a := make([]any, len(c.Request.Audiences))
-			for i, s := range c.Request.Audiences {
+			a := make([]any, len(auds))
+			for i, s := range auds {
 				a[i] = s
 			}
 			claims["aud"] = a
@@ -375,6 +378,11 @@ func (st *issueState) issue(ctx context.Context, c *sts.Call) (*sts.Token, error
 		n, _ := v.(json.Number).Int64()
 		exp = time.Unix(n, 0)
 	} else {
+		if se := u.Context.GetByNameAndType(SubjectExpiresAt, TypeToken); se != nil && !st.extend {
+			if n, err := strconv.ParseInt(sts.StringValue(se.Value()), 10, 64); err == nil && time.Unix(n, 0).Before(exp) {
+				exp = time.Unix(n, 0)
+			}
+		}
 		claims["exp"] = sec(exp)
 	}
 	if _, has := claims["nbf"]; !has && st.nbfOffset != nil {

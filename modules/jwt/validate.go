@@ -44,6 +44,14 @@ var (
 	errKeysUnavailable = errors.New("verification keys unavailable")
 )
 
+// SubjectExpiresAt (type TypeToken) is the context attribute in which
+// validate modules record the validated token's expiry, as Unix seconds;
+// issue modules never issue a token outliving it unless configured to.
+const (
+	SubjectExpiresAt = "subject_expires_at"
+	TypeToken        = "urn:chainsts:token"
+)
+
 // maxKIDLength bounds the kid header; kid is an opaque lookup string
 // (SECURITY §1.3) and never a path, a query or a command.
 const maxKIDLength = 256
@@ -758,6 +766,12 @@ func (v *Validator) fill(u *sts.STSUU, res *Result) error {
 		u.Attributes.Set(&sts.Attribute{Name: name, Type: sts.TypeJWTClaim, Values: values})
 	}
 	u.Context.Set(&sts.Attribute{Name: "claim_json", Type: sts.TypeJWT, Values: []any{string(res.ClaimsJSON)}})
+	if !res.ExpiresAt.IsZero() {
+		// Issue steps cap the lifetime of what they issue from this token
+		// at its remaining lifetime (SECURITY §2.7).
+		u.Context.Set(&sts.Attribute{Name: SubjectExpiresAt, Type: TypeToken,
+			Values: []any{json.Number(strconv.FormatInt(res.ExpiresAt.Unix(), 10))}})
+	}
 	u.Context.Set(&sts.Attribute{Name: "header", Type: sts.TypeJWT, Values: []any{string(res.HeaderJSON)}})
 	if p, ok := res.Claims[v.principalClaim]; ok {
 		if name := sts.StringValue(p); name != "" {

@@ -1,4 +1,6 @@
 package standard
 
 // One blank import per module package shipped with chainsts, sorted by path.
-import ()
+import (
+	_ "github.com/chainsts/chainsts/modules/jwt"
+)
