@@ -224,6 +224,9 @@ func (a *App) loadStore(host sts.Host, name string, sc *StoreConfig) (*Keystore,
 			Alg: first(kc.Alg, lk.Alg), KID: first(kc.KID, lk.KID), Use: first(kc.Use, lk.Use),
 			AllowWeak: a.WeakKeys == PolicyWarn}
 		k, err := NewKey(opts)
+		if err == nil {
+			err = lk.CheckKeyOps(k.Use)
+		}
 		var w *WeakKeyWarning
 		if errors.As(err, &w) {
 			a.log.Warn("weak key loaded for verification only", "keystore", name, "label", lk.Label, "problem", w.Error())

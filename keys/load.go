@@ -29,8 +29,10 @@ type LoadedKey struct {
 	Key any
 	// Certificates is the X.509 chain found with the key.
 	Certificates []*x509.Certificate
-	// Alg, KID and Use are the JWK's own members, when the file was a JWK.
+	// Alg, KID, Use and KeyOps are the JWK's own members, when the file was
+	// a JWK.
 	Alg, KID, Use string
+	KeyOps        []string
 	// Secret reports whether the material is private (a private key or a
 	// secret), which is what the file permission rule protects.
 	Secret bool
@@ -212,6 +214,9 @@ func ParseJWK(data []byte) (LoadedKey, error) {
 		return lk, errors.New("JWK x5u is not supported in keystores")
 	}
 	lk.Alg, lk.KID, lk.Use = string(m.ALG), m.KID, string(m.USE)
+	for _, op := range m.KEYOPS {
+		lk.KeyOps = append(lk.KeyOps, string(op))
+	}
 	lk.Certificates = j.X509().X5C
 	switch k := j.Key().(type) {
 	case []byte:
@@ -226,6 +231,26 @@ func ParseJWK(data []byte) (LoadedKey, error) {
 		return lk, fmt.Errorf("unsupported JWK key type %T", k)
 	}
 	return lk, nil
+}
+
+// CheckKeyOps refuses a JWK whose key_ops (RFC 7517 §4.3) do not allow
+// the use it is loaded for: a signing key must list sign or verify, an
+// encryption key one of encrypt, decrypt, wrapKey, unwrapKey,
+// deriveKey, deriveBits.
+func (lk LoadedKey) CheckKeyOps(use string) error {
+	if len(lk.KeyOps) == 0 {
+		return nil
+	}
+	allowed := map[string][]string{UseSig: {"sign", "verify"},
+		UseEnc: {"encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits"}}[use]
+	for _, op := range lk.KeyOps {
+		for _, a := range allowed {
+			if op == a {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("key_ops %v do not allow use %q", lk.KeyOps, use)
 }
 
 // LoadDir reads every key file (*.pem, *.key, *.crt, *.cer, *.json, *.jwk,

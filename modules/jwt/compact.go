@@ -91,7 +91,9 @@ func splitCompact(tok []byte, maxSize int) (*compact, error) {
 		return nil, errNotCanonical
 	}
 	if c.nDots == 2 {
-		if c.payload, err = decodeSeg(seg(1)); err != nil || len(c.payload) == 0 {
+		// An empty payload is a valid JWS; the JWT layer refuses it when
+		// it looks for a claim set.
+		if c.payload, err = decodeSeg(seg(1)); err != nil {
 			return nil, errNotCanonical
 		}
 		if c.sig, err = decodeSeg(seg(2)); err != nil || len(c.sig) == 0 {

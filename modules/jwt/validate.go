@@ -378,6 +378,9 @@ func (m *Module) buildIssuer(host sts.Host, p string, ic IssuerConfig, stepAlgs 
 	if sources > 1 {
 		return nil, sts.ConfigErrorf(p, "give one key source per issuer")
 	}
+	if err := checkKeySet(ti.static[""]); err != nil {
+		return nil, sts.ConfigErrorf(p, "%v", err)
+	}
 	// Each static key is bound to one algorithm; the issuer's allow-list
 	// defaults to those algorithms and must cover them.
 	for _, k := range ti.static[""] {
@@ -391,6 +394,32 @@ func (m *Module) buildIssuer(host sts.Host, p string, ic IssuerConfig, stepAlgs 
 		return nil, sts.ConfigErrorf("algorithms", "per-request JWKS URLs need an algorithm allow-list")
 	}
 	return ti, nil
+}
+
+// checkKeySet refuses an issuer's key set that would make verification
+// ambiguous: HMAC secrets mixed with public keys (SECURITY §1.2), or two
+// keys with the same kid and algorithm.
+func checkKeySet(ks []*keys.Key) error {
+	sym, asym := 0, 0
+	seen := map[string]bool{}
+	for _, k := range ks {
+		if k.IsSymmetric() {
+			sym++
+		} else {
+			asym++
+		}
+		if k.KID != "" {
+			id := k.KID + "\x00" + k.Alg
+			if seen[id] {
+				return fmt.Errorf("two keys with kid %q for %s", k.KID, k.Alg)
+			}
+			seen[id] = true
+		}
+	}
+	if sym > 0 && asym > 0 {
+		return errors.New("HMAC secrets and public keys cannot verify for the same issuer")
+	}
+	return nil
 }
 
 func first(s ...string) string {
@@ -457,33 +486,12 @@ func (v *Validator) verify(ctx context.Context, token []byte, opts VerifyOptions
 	} else if v.dec != nil && v.dec.required {
 		return nil, ErrEncryptionReq
 	}
-	hdr, _, err := parseObject(c.header)
+	hdr, alg, kid, err := checkHeader(c, v.algs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
-	}
-	alg, ok := hdr["alg"].(string)
-	if !ok {
-		return nil, fmt.Errorf("%w: alg missing or not a string", ErrMalformed)
-	}
-	if keys.IsNone(alg) {
-		return nil, ErrAlgNone
-	}
-	if !slices.Contains(v.algs, alg) {
-		return nil, fmt.Errorf("%w: %q", ErrAlgNotAllowed, alg)
-	}
-	if _, has := hdr["crit"]; has {
-		return nil, ErrCrit
+		return nil, err
 	}
 	if err := v.checkTyp(hdr["typ"]); err != nil {
 		return nil, err
-	}
-	kid := ""
-	if k, has := hdr["kid"]; has {
-		s, ok := k.(string)
-		if !ok || len(s) > maxKIDLength {
-			return nil, fmt.Errorf("%w: kid must be a string of at most %d bytes", ErrMalformed, maxKIDLength)
-		}
-		kid = s
 	}
 	claims, order, err := parseObject(c.payload)
 	if err != nil {
@@ -506,15 +514,8 @@ func (v *Validator) verify(ctx context.Context, token []byte, opts VerifyOptions
 	if err != nil {
 		return nil, err
 	}
-	input := string(c.signingInput())
-	for _, k := range cands {
-		if k.Verify(alg, input, c.sig) == nil {
-			res.Key = k
-			break
-		}
-	}
-	if res.Key == nil {
-		return nil, ErrSignature
+	if res.Key, err = verifySig(c, alg, cands); err != nil {
+		return nil, err
 	}
 	if err := v.checkClaims(ctx, claims, res); err != nil {
 		return nil, err
@@ -522,6 +523,51 @@ func (v *Validator) verify(ctx context.Context, token []byte, opts VerifyOptions
 	res.Header, res.Claims, res.ClaimOrder = hdr, claims, order
 	res.HeaderJSON, res.ClaimsJSON = c.header, c.payload
 	return res, nil
+}
+
+// checkHeader decodes a JWS protected header and applies the header rules
+// of SECURITY §1.2-1.4: alg present, never "none", on the allow-list; no
+// crit; kid, when present, a bounded string. jwk, jku, x5u and x5c are
+// ignored: they never supply a key and never cause a fetch.
+func checkHeader(c *compact, algs []string) (map[string]any, string, string, error) {
+	hdr, _, err := parseObject(c.header)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	alg, ok := hdr["alg"].(string)
+	if !ok {
+		return nil, "", "", fmt.Errorf("%w: alg missing or not a string", ErrMalformed)
+	}
+	if keys.IsNone(alg) {
+		return nil, "", "", ErrAlgNone
+	}
+	if !slices.Contains(algs, alg) {
+		return nil, "", "", fmt.Errorf("%w: %q", ErrAlgNotAllowed, alg)
+	}
+	if _, has := hdr["crit"]; has {
+		return nil, "", "", ErrCrit
+	}
+	kid := ""
+	if k, has := hdr["kid"]; has {
+		s, ok := k.(string)
+		if !ok || len(s) > maxKIDLength {
+			return nil, "", "", fmt.Errorf("%w: kid must be a string of at most %d bytes", ErrMalformed, maxKIDLength)
+		}
+		kid = s
+	}
+	return hdr, alg, kid, nil
+}
+
+// verifySig checks the signature with each candidate key (all bound to
+// alg) and returns the one that verified.
+func verifySig(c *compact, alg string, cands []*keys.Key) (*keys.Key, error) {
+	input := string(c.signingInput())
+	for _, k := range cands {
+		if k.Verify(alg, input, c.sig) == nil {
+			return k, nil
+		}
+	}
+	return nil, ErrSignature
 }
 
 func (v *Validator) checkTyp(t any) error {
