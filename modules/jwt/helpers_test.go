@@ -196,3 +196,5 @@ func validateCall(m *Module, tok string) (*sts.STSUU, error) {
 }
 
 var _ = time.Now
+
+func mkdirFor(path string) error { return os.MkdirAll(filepath.Dir(path), 0o700) }
