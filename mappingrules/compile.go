@@ -1,0 +1,166 @@
+package mappingrules
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
+	"github.com/dop251/goja/unistring"
+)
+
+// RuleError is a problem in a rule, positioned at the rule's line and
+// column: a syntax error at load, or an error thrown while it ran.
+type RuleError struct {
+	Rule    string
+	Line    int
+	Column  int
+	Message string
+	// Cause is the underlying error (a deadline, an STS exception), when
+	// there is one.
+	Cause error
+}
+
+// Error implements error.
+func (e *RuleError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("rule %q line %d column %d: %s", e.Rule, e.Line, e.Column, e.Message)
+	}
+	return fmt.Sprintf("rule %q: %s", e.Rule, e.Message)
+}
+
+// Unwrap returns the cause.
+func (e *RuleError) Unwrap() error { return e.Cause }
+
+// compileRule parses and compiles one rule's source. Source maps are off
+// (goja would otherwise read the file a trailing sourceMappingURL comment
+// names). Two rewrites make Rhino-era rules run unchanged on a reused
+// runtime:
+//
+//   - top-level let, const and class declarations become var bindings, so
+//     they live on the per-evaluation global object instead of goja's
+//     runtime-wide lexical scope (which would keep them, and refuse the
+//     same declaration on the next evaluation);
+//   - x.length() with no arguments (Java's String.length()) becomes
+//     __jlen(x), which calls a callable length and returns a plain one.
+func compileRule(name, src string) (*goja.Program, error) {
+	prg, err := goja.Parse(name, src, parser.WithDisableSourceMaps)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	hoistTopLevelLexical(prg)
+	rewriteLengthCalls(reflect.ValueOf(prg))
+	p, err := goja.CompileAST(prg, false)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	return p, nil
+}
+
+func syntaxError(name string, err error) error {
+	var list parser.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		e := list[0]
+		return &RuleError{Rule: name, Line: e.Position.Line, Column: e.Position.Column, Message: "syntax error: " + e.Message}
+	}
+	var pe *parser.Error
+	if errors.As(err, &pe) {
+		return &RuleError{Rule: name, Line: pe.Position.Line, Column: pe.Position.Column, Message: "syntax error: " + pe.Message}
+	}
+	var se *goja.CompilerSyntaxError
+	if errors.As(err, &se) && se.File != nil {
+		p := se.File.Position(se.Offset)
+		return &RuleError{Rule: name, Line: p.Line, Column: p.Column, Message: "syntax error: " + se.Message}
+	}
+	var re *goja.CompilerReferenceError
+	if errors.As(err, &re) && re.File != nil {
+		p := re.File.Position(re.Offset)
+		return &RuleError{Rule: name, Line: p.Line, Column: p.Column, Message: re.Message}
+	}
+	return &RuleError{Rule: name, Message: err.Error()}
+}
+
+func hoistTopLevelLexical(prg *ast.Program) {
+	for i, st := range prg.Body {
+		switch d := st.(type) {
+		case *ast.LexicalDeclaration:
+			prg.Body[i] = &ast.VariableStatement{Var: d.Idx, List: d.List}
+			prg.DeclarationList = append(prg.DeclarationList, &ast.VariableDeclaration{Var: d.Idx, List: d.List})
+		case *ast.ClassDeclaration:
+			if d.Class == nil || d.Class.Name == nil {
+				continue
+			}
+			id := &ast.Identifier{Name: d.Class.Name.Name, Idx: d.Class.Name.Idx}
+			list := []*ast.Binding{{Target: id, Initializer: d.Class}}
+			prg.Body[i] = &ast.VariableStatement{Var: d.Class.Class, List: list}
+			prg.DeclarationList = append(prg.DeclarationList, &ast.VariableDeclaration{Var: d.Class.Class, List: list})
+		}
+	}
+}
+
+var (
+	astPkg     = reflect.TypeOf(ast.Program{}).PkgPath()
+	exprType   = reflect.TypeOf((*ast.Expression)(nil)).Elem()
+	jlenName   = unistring.NewFromString("__jlen")
+	lengthName = unistring.NewFromString("length")
+)
+
+// rewriteLengthCalls walks the AST by reflection (goja's ast package has no
+// visitor) and replaces x.length() calls.
+func rewriteLengthCalls(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		if e := v.Elem(); e.Kind() == reflect.Struct && e.Type().PkgPath() == astPkg {
+			rewriteStruct(e)
+		}
+	case reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		if v.CanSet() && v.Type() == exprType {
+			if repl := lengthCall(v.Elem()); repl != nil {
+				v.Set(reflect.ValueOf(repl))
+			}
+		}
+		rewriteLengthCalls(v.Elem())
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			rewriteLengthCalls(v.Index(i))
+		}
+	case reflect.Struct:
+		if v.Type().PkgPath() == astPkg {
+			rewriteStruct(v)
+		}
+	}
+}
+
+func rewriteStruct(s reflect.Value) {
+	for i := 0; i < s.NumField(); i++ {
+		if !s.Type().Field(i).IsExported() {
+			continue
+		}
+		rewriteLengthCalls(s.Field(i))
+	}
+}
+
+func lengthCall(v reflect.Value) ast.Expression {
+	call, ok := v.Interface().(*ast.CallExpression)
+	if !ok || len(call.ArgumentList) != 0 {
+		return nil
+	}
+	dot, ok := call.Callee.(*ast.DotExpression)
+	if !ok || dot.Identifier.Name != lengthName {
+		return nil
+	}
+	return &ast.CallExpression{
+		Callee:           &ast.Identifier{Name: jlenName, Idx: dot.Identifier.Idx},
+		LeftParenthesis:  call.LeftParenthesis,
+		ArgumentList:     []ast.Expression{dot.Left},
+		RightParenthesis: call.RightParenthesis,
+	}
+}

@@ -1,0 +1,485 @@
+package mappingrules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/chainsts/chainsts/sts"
+)
+
+// ErrTimeout is the cause of a rule error when the evaluation ran past its
+// deadline.
+var ErrTimeout = errors.New("mapping rule deadline exceeded")
+
+// Rule is one compiled rule of a rule set.
+type Rule struct {
+	// Name is the rule's name (its file's base name, its key under files
+	// or inline).
+	Name string
+	// Origin is the file the rule came from, or "inline".
+	Origin string
+	prog   *goja.Program
+	set    *RuleSet
+}
+
+// RuleSet is a directory and configuration of rules compiled together,
+// with the pool of runtimes that evaluates them.
+type RuleSet struct {
+	cfg    Config
+	logger hclog.Logger
+	rules  map[string]*Rule
+	cache  Cache
+
+	mu      sync.Mutex
+	idle    []*vmRT
+	running int
+	wake    chan struct{}
+	closed  bool
+}
+
+// NewRuleSet loads and compiles every rule the configuration names. dir
+// paths are resolved against baseDir. A syntax error is a *RuleError naming
+// the rule, line and column. cache backs IDMappingExtCache; nil means an
+// in-memory cache.
+func NewRuleSet(cfg Config, baseDir string, cache Cache, logger hclog.Logger) (*RuleSet, error) {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	if cache == nil {
+		cache = NewMemoryCache()
+	}
+	s := &RuleSet{cfg: cfg, logger: logger, rules: map[string]*Rule{}, cache: cache, wake: make(chan struct{}, 1)}
+	add := func(name, origin, src string) error {
+		if cur, dup := s.rules[name]; dup {
+			return fmt.Errorf("rule %q defined twice (%s and %s)", name, cur.Origin, origin)
+		}
+		prog, err := compileRule(name, src)
+		if err != nil {
+			return err
+		}
+		s.rules[name] = &Rule{Name: name, Origin: origin, prog: prog, set: s}
+		return nil
+	}
+	dir := cfg.Dir
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join(baseDir, dir)
+	}
+	mapped := map[string]bool{}
+	for _, name := range sortedMapKeys(cfg.Files) {
+		p := cfg.Files[name]
+		if !filepath.IsAbs(p) {
+			if dir == "" {
+				p = filepath.Join(baseDir, p)
+			} else {
+				p = filepath.Join(dir, p)
+			}
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return nil, &sts.ConfigError{Path: "files." + name, Err: err}
+		}
+		mapped[filepath.Clean(p)] = true
+		if err := add(name, p, string(src)); err != nil {
+			return nil, &sts.ConfigError{Path: "files." + name, Err: err}
+		}
+	}
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, &sts.ConfigError{Path: "dir", Err: err}
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".js") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			if mapped[filepath.Clean(p)] {
+				continue
+			}
+			src, err := os.ReadFile(p)
+			if err != nil {
+				return nil, &sts.ConfigError{Path: "dir", Err: err}
+			}
+			if err := add(strings.TrimSuffix(e.Name(), ".js"), p, string(src)); err != nil {
+				return nil, &sts.ConfigError{Path: "dir", Err: err}
+			}
+		}
+	}
+	for _, name := range sortedMapKeys(cfg.Inline) {
+		if err := add(name, "inline", cfg.Inline[name]); err != nil {
+			return nil, &sts.ConfigError{Path: "inline." + name, Err: err}
+		}
+	}
+	return s, nil
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Config returns the rule set's configuration with defaults applied.
+func (s *RuleSet) Config() Config { return s.cfg }
+
+// Names returns the names of the rules, sorted.
+func (s *RuleSet) Names() []string {
+	out := make([]string, 0, len(s.rules))
+	for n := range s.rules {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Rule resolves a rule name: first exactly (a files key, an inline key or a
+// file's base name), then case-insensitively against every rule name, with
+// an optional ".js" suffix ignored. An ambiguous case-insensitive match is
+// an error.
+func (s *RuleSet) Rule(name string) (*Rule, error) {
+	if r, ok := s.rules[name]; ok {
+		return r, nil
+	}
+	want := strings.ToLower(strings.TrimSuffix(name, ".js"))
+	var found []*Rule
+	for n, r := range s.rules {
+		if strings.ToLower(n) == want {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, fmt.Errorf("no mapping rule named %q", name)
+	}
+	names := make([]string, len(found))
+	for i, r := range found {
+		names[i] = r.Name
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("mapping rule name %q is ambiguous: %s", name, strings.Join(names, ", "))
+}
+
+// Compile compiles a rule that is not part of the set's names (a map
+// step's inline source); it can import the set's rules.
+func (s *RuleSet) Compile(name, src string) (*Rule, error) {
+	prog, err := compileRule(name, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Rule{Name: name, Origin: "inline", prog: prog, set: s}, nil
+}
+
+// Close releases the pooled runtimes.
+func (s *RuleSet) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.idle = nil
+	return nil
+}
+
+type nestedKey struct{}
+
+// acquire returns a runtime, waiting while PoolSize evaluations run. A
+// nested evaluation (a rule's LocalSTSClient call running a chain with
+// another rule) never waits: its caller holds a runtime, and waiting could
+// deadlock the pool.
+func (s *RuleSet) acquire(ctx context.Context) (*vmRT, error) {
+	nested := ctx.Value(nestedKey{}) != nil
+	for {
+		s.mu.Lock()
+		if s.running < s.cfg.PoolSize || nested {
+			s.running++
+			var rt *vmRT
+			if n := len(s.idle); n > 0 && !s.cfg.FreshRuntimes {
+				rt = s.idle[n-1]
+				s.idle = s.idle[:n-1]
+			}
+			s.mu.Unlock()
+			if rt != nil {
+				return rt, nil
+			}
+			rt, err := newVMRT(s)
+			if err != nil {
+				s.release(nil)
+			}
+			return rt, err
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release returns a runtime to the pool; nil (or a closed set, or a full
+// pool) drops it.
+func (s *RuleSet) release(rt *vmRT) {
+	s.mu.Lock()
+	s.running--
+	if rt != nil && !s.closed && !s.cfg.FreshRuntimes && len(s.idle) < s.cfg.PoolSize {
+		s.idle = append(s.idle, rt)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Input is what one evaluation works on.
+type Input struct {
+	// User is the universal user the rule sees as stsuu and edits in place.
+	User *sts.STSUU
+	// Call is the chain call, when the rule runs in a chain: its Request
+	// (stsrequest, the request id in traces), Output (stsresponse), Runner
+	// (LocalSTSClient) and Logger.
+	Call *sts.Call
+	// Timeout overrides the rule set's timeout when positive.
+	Timeout time.Duration
+	// Limits overrides the rule set's limits (zero fields keep them).
+	Limits Limits
+	// Logger receives traceString output; defaults to Call.Logger, then the
+	// rule set's logger.
+	Logger hclog.Logger
+}
+
+// Result reports what an evaluation did beyond editing the user.
+type Result struct {
+	// Token is the token the rule set through
+	// stsresponse...setRequestedSecurityToken, or nil.
+	Token *sts.Token
+}
+
+// Evaluate runs the rule over in.User. Errors are *RuleError values naming
+// the rule, line and column; an STS exception the rule threw unwraps to the
+// *sts.Error it carries (errors.As).
+func (r *Rule) Evaluate(ctx context.Context, in Input) (*Result, error) {
+	s := r.set
+	if in.User == nil {
+		return nil, fmt.Errorf("rule %q: no universal user", r.Name)
+	}
+	lim := s.cfg.Limits
+	if in.Limits != (Limits{}) {
+		lim = mergeLimits(lim, in.Limits)
+	}
+	timeout := s.cfg.Timeout
+	if in.Timeout > 0 {
+		timeout = in.Timeout
+	}
+	// Waiting for a runtime counts against the request's deadline only; the
+	// rule's own timeout starts when it starts.
+	rt, err := s.acquire(ctx)
+	if err != nil {
+		return nil, &RuleError{Rule: r.Name, Message: "no runtime available: " + err.Error(), Cause: err}
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	ectx, cancel := context.WithDeadline(context.WithValue(ctx, nestedKey{}, true), deadline)
+	defer cancel()
+	logger := in.Logger
+	if logger == nil && in.Call != nil && in.Call.Logger != nil {
+		logger = in.Call.Logger
+	}
+	if logger == nil {
+		logger = s.logger
+	}
+	ev := &evalState{ctx: ectx, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger, imported: map[string]bool{}}
+	res, reusable, err := rt.run(ev, deadline)
+	if reusable {
+		s.release(rt)
+	} else {
+		s.release(nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func mergeLimits(base, over Limits) Limits {
+	if over.MaxValueBytes > 0 {
+		base.MaxValueBytes = over.MaxValueBytes
+	}
+	if over.MaxValues > 0 {
+		base.MaxValues = over.MaxValues
+	}
+	if over.MaxAttributes > 0 {
+		base.MaxAttributes = over.MaxAttributes
+	}
+	if over.MaxStringBytes > 0 {
+		base.MaxStringBytes = over.MaxStringBytes
+	}
+	if over.MaxOutputBytes > 0 {
+		base.MaxOutputBytes = over.MaxOutputBytes
+	}
+	return base
+}
+
+// evalState is one evaluation as the API natives see it.
+type evalState struct {
+	ctx      context.Context
+	set      *RuleSet
+	rule     *Rule
+	user     *sts.STSUU
+	call     *sts.Call
+	limits   Limits
+	logger   hclog.Logger
+	stack    []string
+	imported map[string]bool
+	token    *sts.Token
+}
+
+func (ev *evalState) cache() Cache { return ev.set.cache }
+
+func (ev *evalState) currentRule() string {
+	if n := len(ev.stack); n > 0 {
+		return ev.stack[n-1]
+	}
+	return ev.rule.Name
+}
+
+func (ev *evalState) requestID() string {
+	if ev.call != nil && ev.call.Request != nil {
+		return ev.call.Request.ID
+	}
+	return ""
+}
+
+// run evaluates on this runtime. The runtime's base global object (the
+// built-ins and the API, all frozen) becomes the prototype of a new global
+// object for this evaluation only: declarations, assignments and imports
+// land on it and are dropped with it.
+func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bool, err error) {
+	vm := rt.vm
+	g := vm.NewObject()
+	_ = g.SetPrototype(rt.base)
+	userObj := rt.wrapUser(ev.user)
+	// Defined, not assigned: the frozen base's own globalThis is read-only
+	// and an assignment would not shadow it.
+	for name, v := range map[string]goja.Value{
+		"globalThis":  g,
+		"stsuu":       userObj,
+		"stsrequest":  rt.requestObject(ev),
+		"stsresponse": rt.responseObject(ev),
+	} {
+		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	vm.SetGlobalObject(g)
+	rt.cur = ev
+	ev.stack = append(ev.stack[:0], ev.rule.Name)
+
+	done := make(chan struct{})
+	timer := time.AfterFunc(time.Until(deadline), func() {
+		vm.Interrupt(ErrTimeout)
+		close(done)
+	})
+	stopCtx := context.AfterFunc(ev.ctx, func() {
+		if cerr := ev.ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+			vm.Interrupt(cerr)
+		}
+	})
+	_, runErr := vm.RunProgram(ev.rule.prog)
+	stopCtx()
+	if !timer.Stop() {
+		<-done
+	}
+	vm.ClearInterrupt()
+	vm.SetGlobalObject(rt.base)
+	rt.cur = nil
+	reusable = true
+	if runErr != nil {
+		var intr *goja.InterruptedError
+		var so *goja.StackOverflowError
+		if errors.As(runErr, &intr) || errors.As(runErr, &so) {
+			reusable = false
+		}
+		return nil, reusable, rt.ruleError(ev, runErr)
+	}
+	// A rule that redeclares stsuu (var stsuu = new STSUniversalUser())
+	// and fills it means that user: adopt it.
+	if cur := g.Get("stsuu"); cur != userObj {
+		h, ok := payload(cur).(*uuHandle)
+		if !ok {
+			return nil, reusable, &RuleError{Rule: ev.rule.Name, Message: "the rule replaced the global stsuu with something that is not an STSUniversalUser"}
+		}
+		if h.u != ev.user {
+			*ev.user = *h.u.Clone()
+		}
+	}
+	if n := sizeOf(ev.user); n > ev.limits.MaxOutputBytes {
+		return nil, reusable, &RuleError{Rule: ev.rule.Name, Message: fmt.Sprintf("the universal user grew to %d bytes, over the limit of %d (limits.max_output_bytes)", n, ev.limits.MaxOutputBytes)}
+	}
+	return &Result{Token: ev.token}, reusable, nil
+}
+
+// ruleError turns a goja error into a *RuleError positioned in the rule
+// that was running.
+func (rt *vmRT) ruleError(ev *evalState, err error) error {
+	re := &RuleError{Rule: ev.rule.Name}
+	var stack []goja.StackFrame
+	var intr *goja.InterruptedError
+	var so *goja.StackOverflowError
+	var exc *goja.Exception
+	switch {
+	case errors.As(err, &intr):
+		stack = intr.Stack()
+		cause, _ := intr.Value().(error)
+		if cause == nil {
+			cause = ErrTimeout
+		}
+		re.Cause = cause
+		if errors.Is(cause, ErrTimeout) {
+			re.Message = fmt.Sprintf("deadline exceeded (%s)", rt.set.cfg.Timeout)
+			if d, ok := ev.ctx.Deadline(); ok && ev.ctx.Err() != nil {
+				_ = d
+				re.Cause = fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded)
+			}
+		} else {
+			re.Message = "cancelled: " + cause.Error()
+		}
+	case errors.As(err, &so):
+		stack = so.Stack()
+		re.Message = fmt.Sprintf("call stack exceeded %d frames (max_call_stack)", rt.set.cfg.MaxCallStack)
+	case errors.As(err, &exc):
+		stack = exc.Stack()
+		re.Message = exc.Value().String()
+		re.Cause = exc.Unwrap()
+	default:
+		re.Message = err.Error()
+		re.Cause = err
+	}
+	for _, f := range stack {
+		name := f.SrcName()
+		if name == "" || strings.HasPrefix(name, "chainsts:") {
+			continue
+		}
+		p := f.Position()
+		if p.Line == 0 {
+			continue
+		}
+		re.Rule, re.Line, re.Column = name, p.Line, p.Column
+		break
+	}
+	return re
+}

@@ -1,0 +1,273 @@
+package mappingrules
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+//go:embed prelude.js
+var preludeSrc string
+
+//go:embed lockdown.js
+var lockdownSrc string
+
+// The prelude and lockdown scripts are compiled once per process; every
+// runtime runs them once when it is built.
+var (
+	preludePrg  = goja.MustCompile("chainsts:prelude", preludeSrc, true)
+	lockdownPrg = goja.MustCompile("chainsts:lockdown", lockdownSrc, true)
+)
+
+// vmRT is one goja runtime with the rule API installed and its built-ins
+// frozen. It runs one evaluation at a time; between evaluations nothing of
+// the previous one is reachable (see Evaluate).
+type vmRT struct {
+	set  *RuleSet
+	vm   *goja.Runtime
+	base *goja.Object
+	cur  *evalState
+
+	uuProto, contProto, attrProto, groupProto, stmtProto *goja.Object
+	iterProto, nodeProto, docProto, listProto             *goja.Object
+
+	// classes maps the Java class objects rules can import to their fully
+	// qualified names; byName is the reverse.
+	classes map[*goja.Object]string
+	byName  map[string]goja.Value
+	pkgs    map[string]*goja.Object
+	pkgObjs map[*goja.Object]string
+	// freezeFn is Object.freeze, kept for freezing lazily made objects.
+	freezeFn  goja.Callable
+	jsonParse goja.Callable
+}
+
+func newVMRT(set *RuleSet) (*vmRT, error) {
+	vm := goja.New()
+	vm.SetParserOptions(parser.WithDisableSourceMaps)
+	vm.SetMaxCallStackSize(set.cfg.MaxCallStack)
+	rt := &vmRT{
+		set:     set,
+		vm:      vm,
+		base:    vm.GlobalObject(),
+		classes: map[*goja.Object]string{},
+		byName:  map[string]goja.Value{},
+		pkgs:    map[string]*goja.Object{},
+		pkgObjs: map[*goja.Object]string{},
+	}
+	freeze, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("freeze"))
+	if !ok {
+		return nil, fmt.Errorf("Object.freeze missing")
+	}
+	rt.freezeFn = freeze
+
+	native := vm.NewObject()
+	rt.installSTSUU(native)
+	rt.installUtils(native)
+	rt.installDOM()
+	rt.installJava(native)
+	rt.installRequest()
+	if err := vm.Set("__native", native); err != nil {
+		return nil, err
+	}
+	if _, err := vm.RunProgram(preludePrg); err != nil {
+		return nil, fmt.Errorf("rule prelude: %w", err)
+	}
+	rt.installPackages()
+	if _, err := vm.RunProgram(lockdownPrg); err != nil {
+		return nil, fmt.Errorf("rule lockdown: %w", err)
+	}
+	return rt, nil
+}
+
+// defineClass registers a Java class object under its fully qualified name
+// and, when global, under its short name on the base global object.
+func (rt *vmRT) defineClass(name string, obj *goja.Object, global bool) {
+	if _, dup := rt.classes[obj]; !dup {
+		rt.classes[obj] = name
+	}
+	rt.byName[name] = obj
+	if global {
+		_ = rt.base.Set(shortName(name), obj)
+	}
+}
+
+func shortName(name string) string {
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
+
+// jsBuiltinNames are the java.lang classes whose short names would shadow
+// JavaScript built-ins; importPackage(java.lang) leaves them alone.
+var jsBuiltinNames = map[string]bool{"String": true, "Boolean": true, "Number": true, "Object": true, "Math": true, "Error": true}
+
+// installPackages builds the Packages tree and the bare top-level package
+// names (com, java, javax, org, net), plus importClass and importPackage.
+func (rt *vmRT) installPackages() {
+	vm := rt.vm
+	pk := rt.pkg("")
+	_ = rt.base.Set("Packages", pk)
+	for _, top := range []string{"com", "java", "javax", "org", "net"} {
+		_ = rt.base.Set(top, rt.pkg(top))
+	}
+	_ = rt.base.Set("importClass", vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		g := vm.GlobalObject()
+		for _, a := range call.Arguments {
+			o, ok := a.(*goja.Object)
+			if !ok {
+				panic(vm.NewTypeError("importClass: %s is not a Java class", a.String()))
+			}
+			name, ok := rt.classes[o]
+			if !ok {
+				if p, isPkg := rt.pkgName(o); isPkg {
+					panic(rt.notSupported("unknown Java class " + p))
+				}
+				panic(vm.NewTypeError("importClass: argument is not a Java class"))
+			}
+			_ = g.DefineDataProperty(shortName(name), o, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		}
+		return goja.Undefined()
+	}))
+	_ = rt.base.Set("importPackage", vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		g := vm.GlobalObject()
+		for _, a := range call.Arguments {
+			o, _ := a.(*goja.Object)
+			p, ok := rt.pkgName(o)
+			if !ok {
+				panic(vm.NewTypeError("importPackage: argument is not a Java package"))
+			}
+			for _, name := range rt.classNames() {
+				if pkgOf(name) == p && !(p == "java.lang" && jsBuiltinNames[shortName(name)]) {
+					_ = g.DefineDataProperty(shortName(name), rt.byName[name], goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+				}
+			}
+		}
+		return goja.Undefined()
+	}))
+}
+
+func pkgOf(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[:i]
+	}
+	return ""
+}
+
+func (rt *vmRT) classNames() []string {
+	out := make([]string, 0, len(rt.byName))
+	for n := range rt.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (rt *vmRT) pkgName(o *goja.Object) (string, bool) {
+	if o == nil {
+		return "", false
+	}
+	path, ok := rt.pkgObjs[o]
+	return path, ok
+}
+
+const maxPackages = 4096
+
+// pkg returns the proxy standing for a Java package path ("" is Packages
+// itself). Property access yields a known class, a known but unsupported
+// class, or a deeper package; calling or constructing a package fails
+// naming it as an unknown class. Writes are refused.
+func (rt *vmRT) pkg(path string) *goja.Object {
+	if p, ok := rt.pkgs[path]; ok {
+		return p
+	}
+	vm := rt.vm
+	target := vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }).ToObject(vm)
+	_, _ = rt.freezeFn(goja.Undefined(), target)
+	display := path
+	if display == "" {
+		display = "Packages"
+	}
+	proxy := vm.NewProxy(target, &goja.ProxyTrapConfig{
+		Get: func(_ *goja.Object, prop string, _ goja.Value) goja.Value {
+			full := prop
+			if path != "" {
+				full = path + "." + prop
+			}
+			if c, ok := rt.byName[full]; ok {
+				return c
+			}
+			if prop == "toString" || prop == "valueOf" {
+				return vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue("[JavaPackage " + display + "]") })
+			}
+			return rt.pkg(full)
+		},
+		Set: func(*goja.Object, string, goja.Value, goja.Value) bool { return false },
+		Apply: func(*goja.Object, goja.Value, []goja.Value) goja.Value {
+			panic(rt.notSupported("unknown Java class " + display))
+		},
+		Construct: func(*goja.Object, []goja.Value, *goja.Object) *goja.Object {
+			panic(rt.notSupported("unknown Java class " + display))
+		},
+	})
+	o := vm.ToValue(proxy).ToObject(vm)
+	// Paths are remembered so package identity is stable, up to a bound: a
+	// rule walking endless made-up package names cannot grow the runtime.
+	if len(rt.pkgs) < maxPackages {
+		rt.pkgs[path] = o
+		rt.pkgObjs[o] = path
+	}
+	return o
+}
+
+// unsupportedClass is a known ISAM or Java class chainsts does not
+// implement: importing it works, any use fails naming it.
+func (rt *vmRT) unsupportedClass(name, why string) *goja.Object {
+	vm := rt.vm
+	target := vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }).ToObject(vm)
+	_, _ = rt.freezeFn(goja.Undefined(), target)
+	what := name
+	if why != "" {
+		what += " (" + why + ")"
+	}
+	proxy := vm.NewProxy(target, &goja.ProxyTrapConfig{
+		Get: func(_ *goja.Object, prop string, _ goja.Value) goja.Value {
+			panic(rt.notSupported(what))
+		},
+		Set: func(*goja.Object, string, goja.Value, goja.Value) bool { return false },
+		Apply: func(*goja.Object, goja.Value, []goja.Value) goja.Value {
+			panic(rt.notSupported(what))
+		},
+		Construct: func(*goja.Object, []goja.Value, *goja.Object) *goja.Object {
+			panic(rt.notSupported(what))
+		},
+	})
+	return vm.ToValue(proxy).ToObject(vm)
+}
+
+// NotSupportedError is thrown into a rule that uses an ISAM feature
+// chainsts does not implement.
+type NotSupportedError struct{ Name string }
+
+// Error implements error.
+func (e *NotSupportedError) Error() string { return "not supported in chainsts: " + e.Name }
+
+func (rt *vmRT) notSupported(name string) *goja.Object {
+	return rt.vm.NewGoError(&NotSupportedError{Name: name})
+}
+
+// throwErr turns a Go error into a JavaScript exception.
+func (rt *vmRT) throwErr(err error) {
+	panic(rt.vm.NewGoError(err))
+}
+
+func (rt *vmRT) limits() Limits {
+	if rt.cur != nil {
+		return rt.cur.limits
+	}
+	return rt.set.cfg.Limits
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
