@@ -63,12 +63,12 @@ func (rt *vmRT) customThrow(method string) method {
 
 func (rt *vmRT) throwers() map[string]method {
 	return map[string]method{
-		"throwSTSException":                     rt.stsThrow("throwSTSException", sts.ErrInvalidRequest),
-		"throwSTSUserMessageException":          rt.stsThrow("throwSTSUserMessageException", sts.ErrInvalidRequest),
-		"throwSTSAccessDeniedMessageException":  rt.stsThrow("throwSTSAccessDeniedMessageException", sts.ErrAccessDenied),
-		"throwSTSInvalidGrantMessageException":  rt.stsThrow("throwSTSInvalidGrantMessageException", sts.ErrInvalidGrant),
-		"throwSTSCustomUserMessageException":    rt.customThrow("throwSTSCustomUserMessageException"),
-		"throwSTSCustomUserPageException":       rt.customThrow("throwSTSCustomUserPageException"),
+		"throwSTSException":                    rt.stsThrow("throwSTSException", sts.ErrInvalidRequest),
+		"throwSTSUserMessageException":         rt.stsThrow("throwSTSUserMessageException", sts.ErrInvalidRequest),
+		"throwSTSAccessDeniedMessageException": rt.stsThrow("throwSTSAccessDeniedMessageException", sts.ErrAccessDenied),
+		"throwSTSInvalidGrantMessageException": rt.stsThrow("throwSTSInvalidGrantMessageException", sts.ErrInvalidGrant),
+		"throwSTSCustomUserMessageException":   rt.customThrow("throwSTSCustomUserMessageException"),
+		"throwSTSCustomUserPageException":      rt.customThrow("throwSTSCustomUserPageException"),
 	}
 }
 
@@ -284,20 +284,20 @@ func (rt *vmRT) installUtils(native *goja.Object) {
 	// Known classes chainsts does not implement: importing them works (real
 	// preambles import them), using them fails naming them.
 	for name, why := range map[string]string{
-		pkgUtilities + ".MMFAMappingExtUtils":                  "",
-		"com.ibm.security.access.user.UserLookupHelper":        "",
-		"com.ibm.security.access.user.User":                    "",
-		"com.ibm.security.access.scimclient.ScimClient":        "",
+		pkgUtilities + ".MMFAMappingExtUtils":                                "",
+		"com.ibm.security.access.user.UserLookupHelper":                      "",
+		"com.ibm.security.access.user.User":                                  "",
+		"com.ibm.security.access.scimclient.ScimClient":                      "",
 		"com.ibm.security.access.server_connections.ServerConnectionFactory": "",
-		"com.tivoli.am.fim.fedmgr2.trust.util.STSClientHelper": "",
-		"com.ibm.security.access.httpclient.HttpClient":        "the HttpClient helper is not granted to this rule set",
-		"com.ibm.security.access.httpclient.HttpClientV2":      "the HttpClient helper is not granted to this rule set",
-		"com.ibm.security.access.httpclient.HttpResponse":      "the HttpClient helper is not granted to this rule set",
-		"com.ibm.security.access.httpclient.Headers":           "the HttpClient helper is not granted to this rule set",
-		"com.ibm.security.access.httpclient.Parameters":        "the HttpClient helper is not granted to this rule set",
-		"java.lang.Thread":                                     "",
-		"java.io.File":                                         "no filesystem access",
-		"java.net.URL":                                         "no network access",
+		"com.tivoli.am.fim.fedmgr2.trust.util.STSClientHelper":               "",
+		"com.ibm.security.access.httpclient.HttpClient":                      "the HttpClient helper is not granted to this rule set",
+		"com.ibm.security.access.httpclient.HttpClientV2":                    "the HttpClient helper is not granted to this rule set",
+		"com.ibm.security.access.httpclient.HttpResponse":                    "the HttpClient helper is not granted to this rule set",
+		"com.ibm.security.access.httpclient.Headers":                         "the HttpClient helper is not granted to this rule set",
+		"com.ibm.security.access.httpclient.Parameters":                      "the HttpClient helper is not granted to this rule set",
+		"java.lang.Thread": "",
+		"java.io.File":     "no filesystem access",
+		"java.net.URL":     "no network access",
 	} {
 		rt.defineClass(name, rt.unsupportedClass(name, why), false)
 	}

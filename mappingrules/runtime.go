@@ -33,7 +33,7 @@ type vmRT struct {
 	cur  *evalState
 
 	uuProto, contProto, attrProto, groupProto, stmtProto *goja.Object
-	iterProto, nodeProto, docProto, listProto             *goja.Object
+	iterProto, nodeProto, docProto, listProto            *goja.Object
 
 	// classes maps the Java class objects rules can import to their fully
 	// qualified names; byName is the reverse.
