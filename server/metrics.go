@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,13 +156,8 @@ func (m *Metrics) instrument(endpoint string, h http.Handler) http.Handler {
 }
 
 func statusLabel(code int) string {
-	switch {
-	case code >= 100 && code < 1000:
-		return itoa3(code)
+	if code < 100 || code > 999 {
+		return "other"
 	}
-	return "other"
-}
-
-func itoa3(n int) string {
-	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+	return strconv.Itoa(code)
 }
