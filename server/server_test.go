@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"sync"
-	"time"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
