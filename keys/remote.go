@@ -294,9 +294,10 @@ func (r *RemoteSet) initLocked() error {
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
 		HTTPURLs: map[string]jwkset.Storage{r.url: st},
-		// A wait of zero would block on the limiter: one nanosecond means
-		// "refetch now if the cooldown allows it, else fail at once".
-		RateLimitWaitMax:  time.Nanosecond,
+		// A zero wait would block on the limiter; a millisecond means
+		// "refetch now if the cooldown allows it, else fail at once" (the
+		// limiter refuses waits that would pass the deadline).
+		RateLimitWaitMax:  time.Millisecond,
 		RefreshUnknownKID: r.limiter,
 	})
 	if err != nil {

@@ -622,7 +622,7 @@ func (v *Validator) candidates(ctx context.Context, ti *trustedIssuer, kid, alg 
 	if remote != nil {
 		ks, err := remote.Lookup(ctx, kid, alg, ti.algs)
 		if errors.Is(err, keys.ErrStaleKeys) {
-			return nil, fmt.Errorf("%w: %v", errKeysUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoKey, err)
