@@ -465,6 +465,11 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 		stack = exc.Stack()
 		re.Message = exc.Value().String()
 		re.Cause = exc.Unwrap()
+		if re.Cause != nil {
+			// A Go error thrown by the API: its own text, without goja's
+			// "GoError:" prefix.
+			re.Message = re.Cause.Error()
+		}
 	default:
 		re.Message = err.Error()
 		re.Cause = err
@@ -482,4 +487,20 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 		break
 	}
 	return re
+}
+
+// Warm builds one runtime and puts it in the pool: it proves at load time
+// that the API and the lockdown build, and saves the first request the
+// cost.
+func (s *RuleSet) Warm() error {
+	rt, err := newVMRT(s)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if !s.cfg.FreshRuntimes {
+		s.idle = append(s.idle, rt)
+	}
+	s.mu.Unlock()
+	return nil
 }

@@ -84,6 +84,9 @@
 	tame(Function.prototype, 'toString');
 
 	delete G.__native;
+	// A runtime used for one evaluation only (fresh_runtimes) has nothing to
+	// protect from the next one.
+	if (!N.freeze) { return; }
 
 	// Deep freeze from the global object and the intrinsics that no global
 	// property reaches.

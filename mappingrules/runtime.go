@@ -71,6 +71,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 	rt.installDOM()
 	rt.installJava(native)
 	rt.installRequest()
+	_ = native.Set("freeze", !set.cfg.FreshRuntimes)
 	if err := vm.Set("__native", native); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,5 @@
+// Helpers other rules include with importMappingRule.
+function claim(name, value) {
+	return new Attribute(name, "urn:ibm:jwt:claim", value);
+}
+const HELPER_VERSION = "2";
