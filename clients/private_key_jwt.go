@@ -140,12 +140,15 @@ func (m *PrivateKeyJWT) keysFor(c *Client) (AssertionKeys, error) {
 			return ck.keys, ck.err
 		}
 	}
-	ks, err := m.parseKeys(c)
+	ks, err := m.ParseClientKeys(c)
 	m.cache.Store(c.ID, &clientKeys{fp: fp, keys: ks, err: err})
 	return ks, err
 }
 
-func (m *PrivateKeyJWT) parseKeys(c *Client) (AssertionKeys, error) {
+// ParseClientKeys builds the verification keys of a client's jwks,
+// jwks_uri or certificate (exactly one must be set). The oauth app uses it
+// for the JWT bearer grant's trusted issuers too.
+func (m *PrivateKeyJWT) ParseClientKeys(c *Client) (AssertionKeys, error) {
 	n := 0
 	for _, s := range []string{c.JWKS, c.JWKSURI, c.Certificate} {
 		if s != "" {

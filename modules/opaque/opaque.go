@@ -140,11 +140,36 @@ func (m *Module) IssueToken(ctx context.Context, c *sts.Call) error {
 		return sts.ErrInvalidRequest.WithDescription("the subject token has expired").
 			WithCause(errors.New("opaque issue: no lifetime left before the subject token's expiry"))
 	}
-	raw := make([]byte, m.HandleBytes)
+	return Issue(ctx, m.st, c, IssueOptions{ExpiresAt: exp, TokenType: m.TokenType, HandleBytes: m.HandleBytes, Prefix: m.Prefix, Now: now})
+}
+
+// IssueOptions shape one issued handle.
+type IssueOptions struct {
+	ExpiresAt   time.Time
+	TokenType   string
+	HandleBytes int
+	Prefix      string
+	Now         time.Time
+}
+
+// Issue stores c.User under a new handle and sets c.Output to it. The
+// token endpoint uses it to hand out opaque access tokens to clients that
+// asked for them (access_token_format: opaque) whatever the chain issued.
+func Issue(ctx context.Context, st store.Store, c *sts.Call, o IssueOptions) error {
+	if o.HandleBytes < MinHandleBytes {
+		o.HandleBytes = DefaultHandleBytes
+	}
+	if o.TokenType == "" {
+		o.TokenType = sts.TokenTypeAccessToken
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	raw := make([]byte, o.HandleBytes)
 	if _, err := rand.Read(raw); err != nil {
 		return fmt.Errorf("opaque issue: random handle: %w", err)
 	}
-	handle := m.Prefix + base64.RawURLEncoding.EncodeToString(raw)
+	handle := o.Prefix + base64.RawURLEncoding.EncodeToString(raw)
 
 	u := c.User.Clone()
 	u.RST = nil // the issuing request's elements are not the token's
@@ -158,20 +183,20 @@ func (m *Module) IssueToken(ctx context.Context, c *sts.Call) error {
 		ID:        store.HashHandle(handle),
 		ClientID:  c.Request.ClientID,
 		Subject:   c.User.PrincipalName(),
-		TokenType: m.TokenType,
+		TokenType: o.TokenType,
 		Data:      data,
-		IssuedAt:  now,
-		ExpiresAt: exp,
+		IssuedAt:  o.Now,
+		ExpiresAt: o.ExpiresAt,
 	}
-	if err := m.st.PutToken(ctx, rec); err != nil {
+	if err := st.PutToken(ctx, rec); err != nil {
 		return store.Unavailable(fmt.Errorf("opaque issue: storing token: %w", err))
 	}
 	c.Output = &sts.Token{
-		Type:          m.TokenType,
+		Type:          o.TokenType,
 		Data:          []byte(handle),
-		ExpiresAt:     exp,
+		ExpiresAt:     o.ExpiresAt,
 		Scope:         scope,
-		IsAccessToken: m.TokenType == sts.TokenTypeAccessToken,
+		IsAccessToken: o.TokenType == sts.TokenTypeAccessToken,
 	}
 	return nil
 }
