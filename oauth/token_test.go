@@ -103,7 +103,9 @@ func TestTokenEndpointRequestErrors(t *testing.T) {
 		{"two auth methods", func() result {
 			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "client_id", "app", "client_secret", secret))
 		}, want{400, "invalid_request"}},
-		{"registered for post, used Basic", func() result { return e.post("/oauth2/token", "post:"+secret, form("grant_type", "client_credentials")) }, want{401, "invalid_client"}},
+		{"registered for post, used Basic", func() result {
+			return e.post("/oauth2/token", "post:"+secret, form("grant_type", "client_credentials"))
+		}, want{401, "invalid_client"}},
 		{"no client authentication", func() result { return e.post("/oauth2/token", "", form("grant_type", "client_credentials")) }, want{401, "invalid_client"}},
 		{"grant not allowed for client", func() result {
 			f := exchangeForm(e.subjectToken(nil))
@@ -112,9 +114,15 @@ func TestTokenEndpointRequestErrors(t *testing.T) {
 		{"public client, client_credentials", func() result {
 			return e.post("/oauth2/token", "", form("grant_type", "client_credentials", "client_id", "public"))
 		}, want{400, "unauthorized_client"}},
-		{"scope not allowed", func() result { return e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials", "scope", "write")) }, want{400, "invalid_scope"}},
-		{"malformed scope", func() result { return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "scope", "re\"ad")) }, want{400, "invalid_scope"}},
-		{"unknown format", func() result { return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "format", "yaml")) }, want{400, "invalid_request"}},
+		{"scope not allowed", func() result {
+			return e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials", "scope", "write"))
+		}, want{400, "invalid_scope"}},
+		{"malformed scope", func() result {
+			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "scope", "re\"ad"))
+		}, want{400, "invalid_scope"}},
+		{"unknown format", func() result {
+			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "format", "yaml"))
+		}, want{400, "invalid_request"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { check(t, tc.r(), tc.want) })
 	}
@@ -460,12 +468,12 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("Cache-Control %q", cc)
 	}
 	wantFields := map[string]any{
-		"issuer":                 issuer,
-		"token_endpoint":         issuer + "/oauth2/token",
-		"introspection_endpoint": issuer + "/oauth2/introspect",
-		"revocation_endpoint":    issuer + "/oauth2/revoke",
-		"jwks_uri":               issuer + "/jwks.json",
-		"grant_types_supported":  []any{"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"},
+		"issuer":                                issuer,
+		"token_endpoint":                        issuer + "/oauth2/token",
+		"introspection_endpoint":                issuer + "/oauth2/introspect",
+		"revocation_endpoint":                   issuer + "/oauth2/revoke",
+		"jwks_uri":                              issuer + "/jwks.json",
+		"grant_types_supported":                 []any{"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 	}
 	for k, v := range wantFields {
