@@ -46,7 +46,7 @@ func (e *RuleError) Unwrap() error { return e.Cause }
 //   - x.length() with no arguments (Java's String.length()) becomes
 //     __jlen(x), which calls a callable length and returns a plain one.
 func compileRule(name, src string) (*goja.Program, error) {
-	prg, err := goja.Parse(name, src, parser.WithDisableSourceMaps)
+	prg, err := parser.ParseFile(nil, name, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}

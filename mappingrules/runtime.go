@@ -185,7 +185,7 @@ func (rt *vmRT) pkg(path string) *goja.Object {
 		return p
 	}
 	vm := rt.vm
-	target := vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }).ToObject(vm)
+	target := vm.ToValue(func(goja.ConstructorCall) *goja.Object { return nil }).ToObject(vm)
 	_, _ = rt.freezeFn(goja.Undefined(), target)
 	display := path
 	if display == "" {
@@ -227,7 +227,7 @@ func (rt *vmRT) pkg(path string) *goja.Object {
 // implement: importing it works, any use fails naming it.
 func (rt *vmRT) unsupportedClass(name, why string) *goja.Object {
 	vm := rt.vm
-	target := vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }).ToObject(vm)
+	target := vm.ToValue(func(goja.ConstructorCall) *goja.Object { return nil }).ToObject(vm)
 	_, _ = rt.freezeFn(goja.Undefined(), target)
 	what := name
 	if why != "" {
