@@ -36,23 +36,23 @@ func (a *App) Provision(ctx sts.ProvisionContext) error {
 	var cache Cache
 	switch a.Cache {
 	case "", "store":
-		if ctx.Host != nil {
-			if st, err := ctx.Host.App("store"); err == nil {
-				if c, ok := st.(Cache); ok {
-					cache = c
-				}
-			} else if a.Cache == "store" {
-				return sts.ConfigErrorf("cache", "the store is not available: %v", err)
-			}
+		// The store app is provisioned on demand (with its defaults when the
+		// configuration has no store section), so a cache entry written on
+		// one node is read on another.
+		if ctx.Host == nil {
+			return sts.ConfigErrorf("cache", "no store is available here; use cache: memory")
 		}
-		if cache == nil {
-			if a.Cache == "store" {
-				return sts.ConfigErrorf("cache", "the store app does not provide a cache")
-			}
-			logger.Info("IDMappingExtCache is in memory: entries are not shared between nodes")
-			cache = NewMemoryCache()
+		st, err := ctx.Host.App("store")
+		if err != nil {
+			return sts.ConfigErrorf("cache", "the store is not available (%v); use cache: memory for a single-node cache", err)
 		}
+		c, ok := st.(Cache)
+		if !ok {
+			return sts.ConfigErrorf("cache", "the store app does not provide a cache")
+		}
+		cache = c
 	case "memory":
+		logger.Info("IDMappingExtCache is in memory: entries are not shared between nodes")
 		cache = NewMemoryCache()
 	default:
 		return sts.ConfigErrorf("cache", "unknown cache %q (store or memory)", a.Cache)

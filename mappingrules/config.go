@@ -50,9 +50,8 @@ type Config struct {
 	MaxCallStack int `yaml:"max_call_stack"`
 	// Limits caps what a rule can grow.
 	Limits Limits `yaml:"limits"`
-	// Cache selects the IDMappingExtCache backend: "store" (the store app,
-	// shared by every node; the default when a store is configured) or
-	// "memory" (this process only).
+	// Cache selects the IDMappingExtCache backend: "store" (the default:
+	// the store app, shared by every node) or "memory" (this process only).
 	Cache string `yaml:"cache"`
 	// FreshRuntimes makes every evaluation use a newly built runtime instead
 	// of a pooled one. Isolation is the same either way (see doc.go); this
