@@ -41,9 +41,10 @@ fmt-check:
 check-examples: build
 	@set -e; for c in examples/*/chainsts.yaml; do echo "check $$c"; $(BIN) check --config "$$c"; done
 
-## unit: every Go test with the race detector (includes tests/e2e)
+## unit: every Go test with the race detector (includes tests/e2e; -count=1
+## because the e2e tests build the binary, which the test cache cannot see)
 unit:
-	$(GO) test -race -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
 
 ## e2e: only the end-to-end tests that drive the real binary
 e2e:

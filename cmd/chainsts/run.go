@@ -97,8 +97,7 @@ func runChain(cmd *cobra.Command, f *runFlags) error {
 		printTrace(cmd.ErrOrStderr(), resp)
 	}
 	if runErr != nil {
-		se := sts.AsError(runErr)
-		fmt.Fprintf(cmd.ErrOrStderr(), "chainsts: %s: %s\n", se.Code, runErr)
+		fmt.Fprintf(cmd.ErrOrStderr(), "chainsts: %v\n", runErr)
 		return exitCode(1)
 	}
 	if resp.Token == nil {
@@ -170,10 +169,49 @@ func printTrace(w io.Writer, resp *sts.Response) {
 		}
 		if t.After != nil {
 			fmt.Fprintln(w, "  STSUU after:")
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, t.After.JSON(), "  ", "  "); err == nil {
-				fmt.Fprintf(w, "  %s\n", buf.String())
+			printSTSUU(w, t.After, "    ")
+		}
+	}
+}
+
+// printSTSUU writes the universal user one attribute per line, values as
+// JSON so their types show: `roles (urn:...) ["reader","writer"]`.
+func printSTSUU(w io.Writer, u *sts.STSUU, indent string) {
+	section := func(name string, attrs sts.Attributes) {
+		if len(attrs) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s%s:\n", indent, name)
+		for _, a := range attrs {
+			printAttribute(w, a, indent+"  ")
+		}
+	}
+	section("principal", u.Principal)
+	if len(u.Groups) > 0 {
+		fmt.Fprintf(w, "%sgroups:\n", indent)
+		for _, g := range u.Groups {
+			fmt.Fprintf(w, "%s  %s (%s)\n", indent, g.Name, g.Type)
+			for _, a := range g.Attributes {
+				printAttribute(w, a, indent+"    ")
 			}
 		}
 	}
+	section("attributes", u.Attributes)
+	section("rst", u.RST)
+	section("context", u.Context)
+	for i, st := range u.Statements {
+		section(fmt.Sprintf("statement %d %s", i+1, st.ID), st.Attributes)
+	}
+}
+
+func printAttribute(w io.Writer, a *sts.Attribute, indent string) {
+	vals, err := json.Marshal(a.Values)
+	if err != nil {
+		vals = []byte(fmt.Sprint(a.StringValues()))
+	}
+	nick := ""
+	if a.Nickname != "" {
+		nick = " nickname=" + a.Nickname
+	}
+	fmt.Fprintf(w, "%s%s (%s)%s %s\n", indent, a.Name, a.Type, nick, vals)
 }

@@ -1,0 +1,5 @@
+// Package e2e holds end-to-end tests that build the chainsts binary and
+// drive it as a user would: start `chainsts serve` on loopback ports, call
+// its HTTP API, send it signals. The tests live in e2e_test.go; this file
+// only names the package.
+package e2e
