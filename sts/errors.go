@@ -93,16 +93,18 @@ var (
 	ErrTooManyRequests = &Error{Code: "slow_down", Status: http.StatusTooManyRequests, Description: "too many requests"}
 )
 
-// AsError converts any error into an *Error: an *Error anywhere in the chain
-// is returned as is; a context deadline becomes temporarily_unavailable; any
-// other error becomes server_error with the original as hidden cause.
+// AsError converts any error into an *Error: an *Error is returned as is;
+// an *Error wrapped in context (chain, step) keeps its code, status and
+// description and gets the whole wrapped error as hidden cause; a context
+// deadline becomes temporarily_unavailable; any other error becomes
+// server_error with the original as hidden cause.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		if e.Cause == nil && !errors.Is(err, e) {
+		if err == error(e) {
 			return e
 		}
 		// Keep the full wrapped message as the cause so the log shows the

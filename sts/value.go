@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 )
 
 // Attribute values keep their JSON types. A value held in an Attribute is
@@ -187,10 +189,9 @@ func ParseJSONValue(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected data after JSON value")
-	}
-	if _, err := dec.Token(); err == nil {
+	// Anything but the end of input after the value is an error, including
+	// a stray closing bracket (which More and Token report differently).
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("unexpected data after JSON value")
 	}
 	return v, nil
@@ -212,13 +213,34 @@ func StringValue(v any) string {
 	case XML:
 		return string(x)
 	case []any, map[string]any:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(b)
+		// The same text as the XML form's typed values and the JSON form:
+		// sorted members, and no HTML escaping of <, > and &, which rules
+		// comparing strings would trip over.
+		var b bytes.Buffer
+		writeJSONValue(&b, x)
+		return b.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// equalNumbers compares two number literals by value. Integers are compared
+// exactly (2^64+1 is not 2^64); other numbers as binary floating point with
+// a 256-bit mantissa, which tells apart any two literals a token could
+// reasonably carry without the cost of exact rational arithmetic on
+// literals like 1e999999999.
+func equalNumbers(x, y string) bool {
+	if isIntLiteral(x) && isIntLiteral(y) {
+		ix, ok1 := new(big.Int).SetString(x, 10)
+		iy, ok2 := new(big.Int).SetString(y, 10)
+		return ok1 && ok2 && ix.Cmp(iy) == 0
+	}
+	fx, _, err1 := big.ParseFloat(x, 10, 256, big.ToNearestEven)
+	fy, _, err2 := big.ParseFloat(y, 10, 256, big.ToNearestEven)
+	return err1 == nil && err2 == nil && fx.Cmp(fy) == 0
+}
+
+func isIntLiteral(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ".eE")
 }
 
 // CloneValue returns a deep copy of a normalized value.
@@ -252,9 +274,7 @@ func EqualValues(a, b any) bool {
 		if x == y {
 			return true
 		}
-		fx, ok1 := new(big.Float).SetString(string(x))
-		fy, ok2 := new(big.Float).SetString(string(y))
-		return ok1 && ok2 && fx.Cmp(fy) == 0
+		return equalNumbers(string(x), string(y))
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
