@@ -380,8 +380,8 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	for name, v := range map[string]goja.Value{
 		"globalThis":  g,
 		"stsuu":       userObj,
-		"stsrequest":  rt.requestObject(ev),
-		"stsresponse": rt.responseObject(ev),
+		"stsrequest":  rt.requestValue(ev),
+		"stsresponse": rt.response,
 	} {
 		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
@@ -431,6 +431,14 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 		return nil, reusable, &RuleError{Rule: ev.rule.Name, Message: fmt.Sprintf("the universal user grew to %d bytes, over the limit of %d (limits.max_output_bytes)", n, ev.limits.MaxOutputBytes)}
 	}
 	return &Result{Token: ev.token}, reusable, nil
+}
+
+// requestValue is stsrequest, or null outside a chain call.
+func (rt *vmRT) requestValue(ev *evalState) goja.Value {
+	if ev.call == nil || ev.call.Request == nil {
+		return goja.Null()
+	}
+	return rt.request
 }
 
 // ruleError turns a goja error into a *RuleError positioned in the rule

@@ -118,90 +118,103 @@ func elementToken(n *domNode) (*sts.Token, error) {
 	return &sts.Token{Type: typ, Data: []byte(n.serialize())}, nil
 }
 
-// requestObject is stsrequest: the chain's request as ISAM exposes it.
-func (rt *vmRT) requestObject(ev *evalState) goja.Value {
+// installRequestObjects builds stsrequest and stsresponse once per
+// runtime. They hold no state: their methods read the evaluation running
+// now, so the same frozen objects serve every evaluation.
+func (rt *vmRT) installRequestObjects() {
 	vm := rt.vm
-	if ev.call == nil || ev.call.Request == nil {
-		return goja.Null()
+	req := func() *sts.Request {
+		if ev := rt.cur; ev != nil && ev.call != nil && ev.call.Request != nil {
+			return ev.call.Request
+		}
+		return &sts.Request{}
 	}
-	req := ev.call.Request
+	addrProto := vm.NewObject()
+	rt.methods(addrProto, map[string]method{
+		"getAddress": func(c goja.FunctionCall) goja.Value { return vm.ToValue(thisAs[string](rt, c, "Address")) },
+		"toString":   func(c goja.FunctionCall) goja.Value { return vm.ToValue(thisAs[string](rt, c, "Address")) },
+	})
 	addr := func(s string) goja.Value {
 		if s == "" {
 			return goja.Null()
 		}
-		o := vm.NewObject()
-		_ = o.Set("getAddress", func(goja.FunctionCall) goja.Value { return vm.ToValue(s) })
-		_ = o.Set("toString", func(goja.FunctionCall) goja.Value { return vm.ToValue(s) })
-		return o
+		return rt.wrap(s, addrProto)
 	}
 	rst := vm.NewObject()
-	_ = rst.Set("getBase", func(goja.FunctionCall) goja.Value {
-		el, err := tokenElement(req.Base)
-		if err != nil {
-			rt.throwErr(fmt.Errorf("getBase: %w", err))
-		}
-		return rt.wrapNode(el)
+	rt.methods(rst, map[string]method{
+		"getBase": func(goja.FunctionCall) goja.Value {
+			el, err := tokenElement(req().Base)
+			if err != nil {
+				rt.throwErr(fmt.Errorf("getBase: %w", err))
+			}
+			return rt.wrapNode(el)
+		},
+		"getRequestType": func(goja.FunctionCall) goja.Value { return vm.ToValue(req().Type) },
+		"getTokenType": func(goja.FunctionCall) goja.Value {
+			t := req().TokenType
+			return rt.strOrNull(t, t != "")
+		},
+		"getAppliesTo": func(goja.FunctionCall) goja.Value { return addr(req().AppliesTo) },
+		"getIssuer":    func(goja.FunctionCall) goja.Value { return addr(req().Issuer) },
+		"getClaims": func(goja.FunctionCall) goja.Value {
+			x := req().ClaimsXML
+			if x == "" {
+				return goja.Null()
+			}
+			doc, err := parseDOM(x)
+			if err != nil {
+				rt.throwErr(fmt.Errorf("getClaims: %w", err))
+			}
+			return rt.wrapNode(doc.firstElement())
+		},
 	})
-	_ = rst.Set("getRequestType", func(goja.FunctionCall) goja.Value { return vm.ToValue(req.Type) })
-	_ = rst.Set("getTokenType", func(goja.FunctionCall) goja.Value { return rt.strOrNull(req.TokenType, req.TokenType != "") })
-	_ = rst.Set("getAppliesTo", func(goja.FunctionCall) goja.Value { return addr(req.AppliesTo) })
-	_ = rst.Set("getIssuer", func(goja.FunctionCall) goja.Value { return addr(req.Issuer) })
-	_ = rst.Set("getClaims", func(goja.FunctionCall) goja.Value {
-		if req.ClaimsXML == "" {
-			return goja.Null()
-		}
-		doc, err := parseDOM(req.ClaimsXML)
-		if err != nil {
-			rt.throwErr(fmt.Errorf("getClaims: %w", err))
-		}
-		return rt.wrapNode(doc.firstElement())
+	rt.request = vm.NewObject()
+	rt.methods(rt.request, map[string]method{
+		"getRequestSecurityToken": func(goja.FunctionCall) goja.Value { return rst },
+		"getRequestType":          func(goja.FunctionCall) goja.Value { return vm.ToValue(req().Type) },
 	})
-	o := vm.NewObject()
-	_ = o.Set("getRequestSecurityToken", func(goja.FunctionCall) goja.Value { return rst })
-	_ = o.Set("getRequestType", func(goja.FunctionCall) goja.Value { return vm.ToValue(req.Type) })
-	return o
-}
 
-// responseObject is stsresponse: a rule after the issue step reads the
-// issued token from it, and any rule may set the token the chain returns.
-func (rt *vmRT) responseObject(ev *evalState) goja.Value {
-	vm := rt.vm
 	rstr := vm.NewObject()
-	_ = rstr.Set("setRequestedSecurityToken", func(c goja.FunctionCall) goja.Value {
-		n, ok := payload(c.Argument(0)).(*domNode)
-		if !ok {
-			panic(vm.NewTypeError("setRequestedSecurityToken: argument is not an XML element"))
-		}
-		t, err := elementToken(n)
-		if err != nil {
-			rt.throwErr(fmt.Errorf("setRequestedSecurityToken: %w", err))
-		}
-		if len(t.Data) > ev.limits.MaxOutputBytes {
-			rt.throwErr(fmt.Errorf("setRequestedSecurityToken: token exceeds the size limit"))
-		}
-		if ev.call != nil && ev.call.Output != nil && t.Type == sts.TokenTypeJWT && isJWTType(ev.call.Output.Type) {
-			t.Type = ev.call.Output.Type
-			t.IsAccessToken = ev.call.Output.IsAccessToken
-		}
-		ev.token = t
-		return goja.Undefined()
+	rt.methods(rstr, map[string]method{
+		"setRequestedSecurityToken": func(c goja.FunctionCall) goja.Value {
+			ev := rt.cur
+			n, ok := payload(c.Argument(0)).(*domNode)
+			if !ok {
+				panic(vm.NewTypeError("setRequestedSecurityToken: argument is not an XML element"))
+			}
+			t, err := elementToken(n)
+			if err != nil {
+				rt.throwErr(fmt.Errorf("setRequestedSecurityToken: %w", err))
+			}
+			if len(t.Data) > ev.limits.MaxOutputBytes {
+				rt.throwErr(fmt.Errorf("setRequestedSecurityToken: token exceeds the size limit"))
+			}
+			if ev.call != nil && ev.call.Output != nil && t.Type == sts.TokenTypeJWT && isJWTType(ev.call.Output.Type) {
+				t.Type = ev.call.Output.Type
+				t.IsAccessToken = ev.call.Output.IsAccessToken
+			}
+			ev.token = t
+			return goja.Undefined()
+		},
+		"getRequestedSecurityToken": func(goja.FunctionCall) goja.Value {
+			ev := rt.cur
+			t := ev.token
+			if t == nil && ev.call != nil {
+				t = ev.call.Output
+			}
+			el, err := tokenElement(t)
+			if err != nil {
+				rt.throwErr(fmt.Errorf("getRequestedSecurityToken: %w", err))
+			}
+			return rt.wrapNode(el)
+		},
 	})
-	_ = rstr.Set("getRequestedSecurityToken", func(goja.FunctionCall) goja.Value {
-		t := ev.token
-		if t == nil && ev.call != nil {
-			t = ev.call.Output
-		}
-		el, err := tokenElement(t)
-		if err != nil {
-			rt.throwErr(fmt.Errorf("getRequestedSecurityToken: %w", err))
-		}
-		return rt.wrapNode(el)
-	})
-	o := vm.NewObject()
+	rt.response = vm.NewObject()
 	get := func(goja.FunctionCall) goja.Value { return rstr }
-	_ = o.Set("getRequestSecurityTokenResponse", get)
-	_ = o.Set("addRequestSecurityTokenResponse", get)
-	return o
+	rt.methods(rt.response, map[string]method{
+		"getRequestSecurityTokenResponse": get,
+		"addRequestSecurityTokenResponse": get,
+	})
 }
 
 func isJWTType(t string) bool {

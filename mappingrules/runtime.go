@@ -34,6 +34,8 @@ type vmRT struct {
 
 	uuProto, contProto, attrProto, groupProto, stmtProto *goja.Object
 	iterProto, nodeProto, docProto, listProto            *goja.Object
+	// request and response are stsrequest and stsresponse.
+	request, response *goja.Object
 
 	// classes maps the Java class objects rules can import to their fully
 	// qualified names; byName is the reverse.
@@ -41,6 +43,7 @@ type vmRT struct {
 	byName  map[string]goja.Value
 	pkgs    map[string]*goja.Object
 	pkgObjs map[*goja.Object]string
+	byPkg   map[string][]string
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
 	freezeFn  goja.Callable
 	jsonParse goja.Callable
@@ -71,6 +74,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 	rt.installDOM()
 	rt.installJava(native)
 	rt.installRequest()
+	rt.installRequestObjects()
 	_ = native.Set("freeze", !set.cfg.FreshRuntimes)
 	if err := vm.Set("__native", native); err != nil {
 		return nil, err
@@ -140,10 +144,8 @@ func (rt *vmRT) installPackages() {
 			if !ok {
 				panic(vm.NewTypeError("importPackage: argument is not a Java package"))
 			}
-			for _, name := range rt.classNames() {
-				if pkgOf(name) == p && !(p == "java.lang" && jsBuiltinNames[shortName(name)]) {
-					_ = g.DefineDataProperty(shortName(name), rt.byName[name], goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-				}
+			for _, name := range rt.pkgClasses()[p] {
+				_ = g.DefineDataProperty(shortName(name), rt.byName[name], goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 			}
 		}
 		return goja.Undefined()
@@ -157,13 +159,27 @@ func pkgOf(name string) string {
 	return ""
 }
 
-func (rt *vmRT) classNames() []string {
-	out := make([]string, 0, len(rt.byName))
-	for n := range rt.byName {
-		out = append(out, n)
+// pkgClasses lists, per package, the classes importPackage defines (the
+// java.lang classes that would shadow JavaScript built-ins excepted). It
+// is computed once: the class table is complete before any rule runs.
+func (rt *vmRT) pkgClasses() map[string][]string {
+	if rt.byPkg != nil {
+		return rt.byPkg
 	}
-	sort.Strings(out)
-	return out
+	rt.byPkg = map[string][]string{}
+	names := make([]string, 0, len(rt.byName))
+	for n := range rt.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := pkgOf(n)
+		if p == "java.lang" && jsBuiltinNames[shortName(n)] {
+			continue
+		}
+		rt.byPkg[p] = append(rt.byPkg[p], n)
+	}
+	return rt.byPkg
 }
 
 func (rt *vmRT) pkgName(o *goja.Object) (string, bool) {
