@@ -105,7 +105,7 @@ type RateLimitConfig struct {
 	// 200), with Burst (default 2×rate).
 	PerClient float64 `yaml:"per_client"`
 	// PerAddress is requests per second per source address before
-	// authentication (default 500).
+	// authentication (default 500, burst 2×rate).
 	PerAddress float64 `yaml:"per_address"`
 	Burst      int     `yaml:"burst"`
 	// Disabled turns rate limiting off (benchmarks).

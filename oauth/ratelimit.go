@@ -37,7 +37,7 @@ func newLimiters(cfg RateLimitConfig) *limiters {
 // allowClient takes a token from the client's bucket; when empty it
 // returns false and the seconds to wait (Retry-After).
 func (l *limiters) allowClient(id string) (int, bool) {
-	return l.allow(l.byClient, id, l.cfg.PerClient)
+	return l.allow(l.byClient, id, l.cfg.PerClient, l.cfg.Burst)
 }
 
 // allowAddress takes a token from the source address's bucket.
@@ -46,14 +46,13 @@ func (l *limiters) allowAddress(remote string) (int, bool) {
 	if err != nil {
 		host = remote
 	}
-	return l.allow(l.byAddress, host, l.cfg.PerAddress)
+	return l.allow(l.byAddress, host, l.cfg.PerAddress, 0)
 }
 
-func (l *limiters) allow(m map[string]*rate.Limiter, key string, r float64) (int, bool) {
+func (l *limiters) allow(m map[string]*rate.Limiter, key string, r float64, burst int) (int, bool) {
 	if l.cfg.Disabled || r < 0 {
 		return 0, true
 	}
-	burst := l.cfg.Burst
 	if burst <= 0 {
 		burst = int(math.Ceil(2 * r))
 	}

@@ -238,9 +238,9 @@ func (a *App) tokenExchange(x *exchange, client *clients.Client) error {
 		a.discard(ctx, tok)
 		return err
 	}
-	if tok, err = a.perClientFormat(ctx, client, base, resp); err != nil {
-		return err
-	}
+	// The chain decides what a token exchange issues (an opaque issue step
+	// makes opaque tokens); access_token_format applies to the grants
+	// where chainsts acts as the client's authorization server.
 	fields := []field{{"access_token", string(tok.Data)}, {"issued_token_type", tok.Type}}
 	if tok.IsAccessToken {
 		fields = append(fields, field{"token_type", "Bearer"})
@@ -356,8 +356,8 @@ func (a *App) discard(ctx context.Context, tok *sts.Token) {
 	_ = a.st.DeleteToken(context.WithoutCancel(ctx), store.HashHandle(string(tok.Data)))
 }
 
-// perClientFormat honours access_token_format: opaque for a client whose
-// chain issued a JWT access token: the endpoint keeps the chain's STSUU
+// perClientFormat honours access_token_format: opaque (client credentials
+// and JWT bearer grants) for a client whose chain issued a JWT access token: the endpoint keeps the chain's STSUU
 // under a new handle with the same expiry and scope, and returns the
 // handle. A store failure fails the request (503); nothing is returned.
 func (a *App) perClientFormat(ctx context.Context, client *clients.Client, req *sts.Request, resp *sts.Response) (*sts.Token, error) {

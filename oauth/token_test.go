@@ -335,11 +335,21 @@ func TestOpaqueAndPhantom(t *testing.T) {
 	if c["sub"] != "alice" || c["scope"] != "read" {
 		t.Fatalf("phantom JWT claims %v", c)
 	}
-	// A client whose format is opaque gets a handle even from a JWT chain.
-	r = e.post("/oauth2/token", "gw:"+secret, exchangeForm(e.subjectToken(nil)))
+	// A client whose access_token_format is opaque gets handles from the
+	// grants where chainsts is its authorization server, while a token
+	// exchange issues what the chain issues: the gateway of the phantom
+	// pattern gets its JWT.
+	r = e.post("/oauth2/token", "gw:"+secret, form("grant_type", "client_credentials"))
 	check(t, r, want{status: 200})
-	if h := r.body["access_token"].(string); strings.Contains(h, ".") {
-		t.Fatalf("gw got a JWT: %s", r.raw)
+	gwHandle := r.body["access_token"].(string)
+	if strings.Contains(gwHandle, ".") {
+		t.Fatalf("gw got a JWT from client_credentials: %s", r.raw)
+	}
+	r = e.post("/oauth2/token", "gw:"+secret, form("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange",
+		"subject_token", gwHandle, "subject_token_type", tokenTypeAT, "audience", apiAud))
+	check(t, r, want{status: 200})
+	if c := claimsOf(t, r.body["access_token"].(string)); c["sub"] != "gw" {
+		t.Fatalf("phantom JWT for gw: %v", c)
 	}
 }
 
