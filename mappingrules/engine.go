@@ -304,7 +304,7 @@ func (r *Rule) Evaluate(ctx context.Context, in Input) (*Result, error) {
 	if logger == nil {
 		logger = s.logger
 	}
-	ev := &evalState{ctx: ectx, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger, imported: map[string]bool{}}
+	ev := &evalState{ctx: ectx, parent: ctx, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger, imported: map[string]bool{}}
 	res, reusable, err := rt.run(ev, deadline)
 	if reusable {
 		s.release(rt)
@@ -339,6 +339,7 @@ func mergeLimits(base, over Limits) Limits {
 // evalState is one evaluation as the API natives see it.
 type evalState struct {
 	ctx      context.Context
+	parent   context.Context
 	set      *RuleSet
 	rule     *Rule
 	user     *sts.STSUU
@@ -459,8 +460,11 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 		re.Cause = cause
 		if errors.Is(cause, ErrTimeout) {
 			re.Message = fmt.Sprintf("deadline exceeded (%s)", rt.set.cfg.Timeout)
-			if d, ok := ev.ctx.Deadline(); ok && ev.ctx.Err() != nil {
-				_ = d
+			// The request's own deadline, not the rule's timeout, ran out:
+			// keep context.DeadlineExceeded in the chain so the caller gets
+			// temporarily_unavailable rather than a server error.
+			if d, ok := ev.parent.Deadline(); ok && !time.Now().Before(d) {
+				re.Message = "the request deadline passed while the rule ran"
 				re.Cause = fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded)
 			}
 		} else {

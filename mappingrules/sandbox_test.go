@@ -47,6 +47,9 @@ func TestDeadlineStopsLoopAndNextEvaluationWorks(t *testing.T) {
 	if !errors.As(err, &re) || re.Line != 2 || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("error %#v, want line 2 and ErrTimeout", err)
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("the rule's own timeout must not look like the request's deadline")
+	}
 	u, err := evalSrc(t, set, "ok")
 	if err != nil || u.PrincipalName() != "after" {
 		t.Fatalf("next evaluation: %v %q", err, u.PrincipalName())
