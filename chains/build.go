@@ -102,9 +102,17 @@ func buildConfig(ctx context.Context, cfg *config, opts Options, ps *problemSet)
 	for _, name := range sortedKeys(cfg.templates) {
 		b.checkTemplate(cfg.templates[name])
 	}
-	var built []*chain
+	var built, lookups []*chain
 	for _, cd := range cfg.chains {
-		if c := b.buildChain(cd); c != nil {
+		m := b.compileLookup(cd)
+		if m != nil {
+			// Shadowing depends on lookups only: report it even for
+			// chains whose steps have errors.
+			line, col := nodePos(cd.nameLoc.node)
+			lookups = append(lookups, &chain{name: cd.name, match: m, col: col, path: cd.nameLoc.path,
+				info: ChainInfo{Name: cd.name, File: cd.loc.file, Line: line}})
+		}
+		if c := b.buildChain(cd, m); c != nil {
 			built = append(built, c)
 		}
 	}
@@ -112,7 +120,7 @@ func buildConfig(ctx context.Context, cfg *config, opts Options, ps *problemSet)
 	h.ps = nil
 	h.mu.Unlock()
 
-	for _, w := range shadowWarnings(built) {
+	for _, w := range shadowWarnings(lookups) {
 		ps.list = append(ps.list, w)
 	}
 
@@ -214,9 +222,8 @@ func (b *builder) checkTemplate(t *templateDef) {
 
 // buildChain instantiates a chain's steps and compiles its lookup. It
 // returns nil when the chain has errors (all of them reported).
-func (b *builder) buildChain(cd *chainDef) *chain {
+func (b *builder) buildChain(cd *chainDef, match *matcher) *chain {
 	good := true
-	match := b.compileLookup(cd)
 	if match == nil {
 		good = false
 	}

@@ -22,13 +22,14 @@ type config struct {
 	dir     string // absolute directory of the configuration
 	files   []string
 	dataDir string
-	dataLoc located
+	dataKey located // where data_dir was set
 
 	modules     map[string]*moduleDef
 	moduleOrder []string
 	templates   map[string]*templateDef
 	chains      []*chainDef
 	apps        map[string]located
+	appKeys     map[string]located // where each app section starts
 	appOrder    []string
 }
 
@@ -83,6 +84,7 @@ func readConfig(path string, ps *problemSet) *config {
 		modules:   map[string]*moduleDef{},
 		templates: map[string]*templateDef{},
 		apps:      map[string]located{},
+		appKeys:   map[string]located{},
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -137,6 +139,7 @@ func parseConfigBytes(name string, data []byte, ps *problemSet) *config {
 		modules:   map[string]*moduleDef{},
 		templates: map[string]*templateDef{},
 		apps:      map[string]located{},
+		appKeys:   map[string]located{},
 	}
 	ps.fileOrder = map[string]int{name: 0}
 	cfg.addFile(parseYAML(name, data, ps), ps)
@@ -162,11 +165,11 @@ func (cfg *config) addFile(pf *parsedFile, ps *problemSet) {
 				ps.add(SeverityError, file, e.value, loc.path, "data_dir must be a non-empty string, not %s", kindName(e.value))
 				continue
 			}
-			if cfg.dataLoc.node != nil {
-				ps.add(SeverityError, file, e.keyN, loc.path, "data_dir is already set at %s", posString(cfg.dataLoc))
+			if cfg.dataKey.node != nil {
+				ps.add(SeverityError, file, e.keyN, loc.path, "data_dir is already set at %s", posString(cfg.dataKey))
 				continue
 			}
-			cfg.dataDir, cfg.dataLoc = s, loc
+			cfg.dataDir, cfg.dataKey = s, located{file: file, node: e.keyN, path: loc.path}
 		case "modules":
 			cfg.addModules(loc, ps)
 		case "templates":
@@ -183,11 +186,12 @@ func (cfg *config) addFile(pf *parsedFile, ps *problemSet) {
 					e.key, suggest(e.key, topLevelKeys()), strings.Join(coreSections, ", "), strings.Join(appNames(), ", "))
 				continue
 			}
-			if prev, dup := cfg.apps[e.key]; dup {
+			if prev, dup := cfg.appKeys[e.key]; dup {
 				ps.add(SeverityError, file, e.keyN, loc.path, "section %s is already defined at %s", e.key, posString(prev))
 				continue
 			}
 			cfg.apps[e.key] = loc
+			cfg.appKeys[e.key] = located{file: file, node: e.keyN, path: loc.path}
 			cfg.appOrder = append(cfg.appOrder, e.key)
 		}
 	}

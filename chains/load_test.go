@@ -385,3 +385,5 @@ chains:
 	}
 	rt2.Close()
 }
+
+func writeBytes(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }

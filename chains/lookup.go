@@ -59,7 +59,15 @@ type criterion struct {
 	exact string // for exact criteria (request types normalized)
 	re    *regexp.Regexp
 	src   string // for regexp criteria, the pattern after REGEXP:
-	all   bool   // the regexp matches every value
+	// prefix is a literal every matching value starts with, checked
+	// before running the regexp: most criteria are URL prefixes, and this
+	// keeps lookup among many regex chains cheap.
+	prefix string
+	all    bool // the regexp matches every value
+	// lit and litStar describe a pattern of the form `literal.*`, for
+	// the shadow check: `http://a/.*` covers `http://a/b/.*`.
+	lit     string
+	litStar bool
 }
 
 // compileCriterion parses an exact value or REGEXP:(pattern). A pattern must
@@ -90,6 +98,12 @@ func compileCriterion(i int, raw string) (criterion, error) {
 		return c, fmt.Errorf("invalid regular expression in %s: %v", criterionNames[i], err)
 	}
 	c.re, c.src, c.all = re, pat, matchesEverything(pat)
+	c.lit, c.litStar = literalStar(pat)
+	if un, err := regexp.Compile(pat); err == nil {
+		// An unanchored pattern's literal prefix starts every match,
+		// including the one full match that counts here.
+		c.prefix, _ = un.LiteralPrefix()
+	}
 	return c, nil
 }
 
@@ -102,18 +116,35 @@ func matchesEverything(pat string) bool {
 	if err != nil {
 		return false
 	}
-	re = re.Simplify()
-	for {
-		switch {
-		case re.Op == syntax.OpCapture && len(re.Sub) == 1:
-			re = re.Sub[0]
-			continue
-		case re.Op == syntax.OpConcat && len(re.Sub) == 1:
-			re = re.Sub[0]
-			continue
-		}
-		break
+	return isDotStar(re.Simplify())
+}
+
+// literalStar recognizes `literal.*` (in any grouping), case-sensitive.
+func literalStar(pat string) (string, bool) {
+	re, err := syntax.Parse(pat, syntax.Perl)
+	if err != nil {
+		return "", false
 	}
+	re = ungroup(re.Simplify())
+	if re.Op != syntax.OpConcat || len(re.Sub) != 2 {
+		return "", false
+	}
+	lit, star := ungroup(re.Sub[0]), re.Sub[1]
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 || !isDotStar(star) {
+		return "", false
+	}
+	return string(lit.Rune), true
+}
+
+func ungroup(re *syntax.Regexp) *syntax.Regexp {
+	for (re.Op == syntax.OpCapture || re.Op == syntax.OpConcat) && len(re.Sub) == 1 {
+		re = re.Sub[0]
+	}
+	return re
+}
+
+func isDotStar(re *syntax.Regexp) bool {
+	re = ungroup(re)
 	return re.Op == syntax.OpStar && len(re.Sub) == 1 &&
 		(re.Sub[0].Op == syntax.OpAnyChar || re.Sub[0].Op == syntax.OpAnyCharNotNL)
 }
@@ -177,7 +208,8 @@ func (m *matcher) match(k *sts.LookupKey) (ok, synonym bool) {
 		return false, false
 	}
 	for _, i := range m.reIdx {
-		if !m.crit[i].re.MatchString(keyField(k, i)) {
+		v := keyField(k, i)
+		if !strings.HasPrefix(v, m.crit[i].prefix) || !m.crit[i].re.MatchString(v) {
 			return false, false
 		}
 	}
@@ -188,12 +220,39 @@ func (m *matcher) match(k *sts.LookupKey) (ok, synonym bool) {
 type index struct {
 	// sorted holds the chains in precedence order.
 	sorted []*chain
+	// byType holds, for each request type some chain names exactly, the
+	// chains that can match a request of that type, in precedence order;
+	// other is the list for any other request type (chains whose
+	// request_type is a regexp or absent).
+	byType map[string][]*chain
+	other  []*chain
 }
 
 func newIndex(chains []*chain) *index {
 	s := append([]*chain(nil), chains...)
 	sort.SliceStable(s, func(i, j int) bool { return s[i].match.rank.before(s[j].match.rank) })
-	return &index{sorted: s}
+	ix := &index{sorted: s, byType: map[string][]*chain{}}
+	for _, c := range s {
+		if rt := c.match.crit[critRequestType]; !rt.set || rt.re != nil {
+			ix.other = append(ix.other, c)
+		} else if _, ok := ix.byType[rt.exact]; !ok {
+			ix.byType[rt.exact] = nil
+		}
+	}
+	if _, ok := ix.byType[sts.RequestIssue]; ok {
+		ix.byType[sts.RequestExchange] = nil
+	}
+	for typ := range ix.byType {
+		var list []*chain
+		for _, c := range s {
+			rt := c.match.crit[critRequestType]
+			if !rt.set || rt.re != nil || rt.exact == typ || (typ == sts.RequestExchange && rt.exact == sts.RequestIssue) {
+				list = append(list, c)
+			}
+		}
+		ix.byType[typ] = list
+	}
+	return ix
 }
 
 // lookup returns the chain with the highest precedence among those that
@@ -202,9 +261,13 @@ func newIndex(chains []*chain) *index {
 // criterion less and the scan goes on while a later chain could still beat
 // it.
 func (ix *index) lookup(k *sts.LookupKey) *chain {
+	list, ok := ix.byType[k.RequestType]
+	if !ok {
+		list = ix.other
+	}
 	var best *chain
 	var bestRank rank
-	for _, c := range ix.sorted {
+	for _, c := range list {
 		if best != nil && !c.match.rank.before(bestRank) {
 			break
 		}
@@ -249,7 +312,7 @@ func covers(i int, a, b criterion) bool {
 		}
 		return true
 	default:
-		return a.src == b.src
+		return a.src == b.src || (a.litStar && b.litStar && strings.HasPrefix(b.lit, a.lit))
 	}
 }
 

@@ -3,9 +3,11 @@ package chains
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -287,9 +289,10 @@ func (r *aliasResolver) resolve(n ast.Node, depth int) ast.Node {
 		}
 		target, ok := r.anchors[name]
 		if !ok {
+			// Report, and go on with a null so the rest of the file is
+			// still checked.
 			r.ps.add(SeverityError, r.file, x, "", "alias *%s refers to no anchor defined before it", name)
-			r.failed = true
-			return n
+			return ast.Null(x.Start)
 		}
 		return target
 	case *ast.AnchorNode:
@@ -306,10 +309,15 @@ func (r *aliasResolver) resolve(n ast.Node, depth int) ast.Node {
 	case *ast.TagNode:
 		x.Value = r.resolve(x.Value, depth+1)
 	case *ast.MappingNode:
+		merge := false
 		for _, mv := range x.Values {
 			if mv != nil {
 				mv.Value = r.resolve(mv.Value, depth+1)
+				merge = merge || (mv.Key != nil && mv.Key.IsMergeKey())
 			}
+		}
+		if merge {
+			x.Values = expandMerge(x.Values)
 		}
 	case *ast.MappingValueNode:
 		x.Value = r.resolve(x.Value, depth+1)
@@ -319,6 +327,53 @@ func (r *aliasResolver) resolve(n ast.Node, depth int) ast.Node {
 		}
 	}
 	return n
+}
+
+// expandMerge replaces merge keys (`<<: *defaults`, `<<: [*a, *b]`) by the
+// entries they bring in, below the mapping's own keys, which win (YAML merge
+// key semantics; the decoder would otherwise see duplicate keys).
+func expandMerge(values []*ast.MappingValueNode) []*ast.MappingValueNode {
+	var explicit, merged []*ast.MappingValueNode
+	for _, mv := range values {
+		if mv == nil || mv.Key == nil {
+			continue
+		}
+		if !mv.Key.IsMergeKey() {
+			explicit = append(explicit, mv)
+			continue
+		}
+		var sources []ast.Node
+		if seq, ok := unwrap(mv.Value).(*ast.SequenceNode); ok {
+			sources = seq.Values
+		} else {
+			sources = []ast.Node{mv.Value}
+		}
+		for _, src := range sources {
+			if m, ok := unwrap(src).(*ast.MappingNode); ok {
+				merged = append(merged, m.Values...)
+			} else {
+				// Not a mapping: keep the merge key for the decoder
+				// to report.
+				explicit = append(explicit, mv)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, mv := range explicit {
+		if k, ok := keyString(mv.Key); ok {
+			seen[k] = true
+		}
+	}
+	out := explicit
+	for _, mv := range merged {
+		k, ok := keyString(mv.Key)
+		if ok && seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, mv)
+	}
+	return out
 }
 
 // size counts the nodes a tree expands to, memoized per shared node.
@@ -577,5 +632,59 @@ func yamlMessage(e yaml.Error) string {
 	if errors.As(e, &ue) {
 		return strings.Replace(msg, "unknown field", "unknown key", 1)
 	}
+	var te *yaml.TypeError
+	if errors.As(e, &te) && te.DstType != nil {
+		if te.SrcType != nil {
+			return fmt.Sprintf("must be %s, not %s", typeName(te.DstType), typeName(te.SrcType))
+		}
+		return fmt.Sprintf("must be %s", typeName(te.DstType))
+	}
+	var ne *yaml.UnexpectedNodeTypeError
+	if errors.As(e, &ne) {
+		return fmt.Sprintf("must be %s, not %s", nodeTypeName(ne.Expected), nodeTypeName(ne.Actual))
+	}
 	return msg
+}
+
+// typeName describes a Go type in the configuration's vocabulary.
+func typeName(t reflect.Type) string {
+	if t == reflect.TypeOf(time.Duration(0)) {
+		return "a duration (\"30s\", \"5m\")"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+func nodeTypeName(t ast.NodeType) string {
+	switch t {
+	case ast.MappingType, ast.MappingValueType:
+		return "a mapping"
+	case ast.SequenceType:
+		return "a list"
+	case ast.StringType, ast.LiteralType:
+		return "a string"
+	case ast.IntegerType, ast.FloatType:
+		return "a number"
+	case ast.BoolType:
+		return "a boolean"
+	case ast.NullType:
+		return "null"
+	}
+	return t.String()
 }
