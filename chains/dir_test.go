@@ -35,7 +35,7 @@ chains:
     template: one
     lookup: { applies_to: "http://x/exact" }
 `,
-		"notes.txt":   "not: [read",
+		"notes.txt":    "not: [read",
 		".hidden.yaml": "not: [read",
 	})
 	rt := mustLoad(t, dir)
