@@ -111,6 +111,8 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 		}
 		return fmt.Errorf("map: %w", err)
 	}
+	// Adding or changing a reserved claim needs a grant; dropping one only
+	// narrows the token and is always allowed.
 	after := reservedState(c.User)
 	var changed []string
 	for k, v := range after {
@@ -118,14 +120,8 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 			changed = append(changed, k)
 		}
 	}
-	for k := range before {
-		if _, still := after[k]; !still && !m.allowed[k] {
-			changed = append(changed, k)
-		}
-	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		changed = slices.Compact(changed)
 		return fmt.Errorf("map: rule %q set reserved claims %s (grant them with allow_reserved_claims)", m.rule.Name, strings.Join(changed, ", "))
 	}
 	if res.Token != nil {

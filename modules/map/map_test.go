@@ -69,6 +69,18 @@ func TestReservedClaims(t *testing.T) {
 			t.Errorf("%s: code %s", at, e.Code)
 		}
 	}
+	u := sts.NewSTSUU()
+	u.SetPrincipalName("alice")
+	u.Attributes = append(u.Attributes, sts.NewAttribute("exp", sts.TypeJWTIssueClaim, 1893456000))
+	u.Context = append(u.Context, sts.NewAttribute("claim_json", sts.TypeJWT, `{"iss":"https://idp.example","exp":1893456000}`))
+	dropped, err := rt.Run(context.Background(), &sts.Request{Type: sts.RequestValidate, AppliesTo: "http://appliesto/reserved-dropped",
+		Base: &sts.Token{Type: sts.TokenTypeSTSUU, Data: u.XML()}})
+	if err != nil {
+		t.Fatalf("dropping reserved claims: %v", err)
+	}
+	if dropped.User.Attributes.Get("exp") != nil || dropped.User.Context.Get("claim_json") != nil {
+		t.Fatalf("not dropped: %s", dropped.User.JSON())
+	}
 	resp, err := run(t, rt, "http://appliesto/reserved-allowed")
 	if err != nil {
 		t.Fatal(err)
