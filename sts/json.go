@@ -186,6 +186,12 @@ func jsonString(obj map[string]any, key, path string, required bool) (string, er
 	if required && s == "" {
 		return "", fmt.Errorf("%s.%s: must not be empty", path, key)
 	}
+	// Names, types and ids become XML attribute values, which cannot
+	// carry control characters; refusing them here keeps every accepted
+	// document writable as XML without loss.
+	if !isXMLSafe(s) {
+		return "", fmt.Errorf("%s.%s: contains a character XML cannot carry", path, key)
+	}
 	return s, nil
 }
 

@@ -145,6 +145,9 @@ func TestParseJSONRejects(t *testing.T) {
 		{"truncated", `{"attributes":[`, "JSON"},
 		{"empty", ``, "end of JSON input"},
 		{"invalid-utf8", "{\"uid\":\"\xff\"}", "UTF-8"},
+		{"control-in-name", `{"attributes":[{"name":"a\u0000"}]}`, "XML cannot carry"},
+		{"control-in-type", `{"groups":[{"name":"g","type":"\u0001"}]}`, "XML cannot carry"},
+		{"noncharacter-in-id", `{"statements":[{"id":"\ufffe"}]}`, "XML cannot carry"},
 		{"deep", deep, "nested deeper"},
 		{"oversized", big, "larger than the limit"},
 	}

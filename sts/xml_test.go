@@ -350,3 +350,17 @@ func TestParseXMLFragment(t *testing.T) {
 		}
 	}
 }
+
+// TestXMLNamesFromGoCode checks that names XML cannot carry (only Go code can
+// make them) still give a well-formed document.
+func TestXMLNamesFromGoCode(t *testing.T) {
+	u := NewSTSUU()
+	u.Attributes.Add(&Attribute{Name: "a\x00b\xff", Type: "t\uFFFE"})
+	back, err := ParseXML(u.XML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := back.Attributes[0]; a.Name != "a\uFFFDb\uFFFD" || a.Type != "t\uFFFD" {
+		t.Errorf("name %q type %q", a.Name, a.Type)
+	}
+}

@@ -439,7 +439,17 @@ func escapeXMLText(b *strings.Builder, s string) {
 
 // escapeXMLAttr escapes an attribute value, keeping tabs and line breaks as
 // references so that attribute-value normalization leaves them intact.
+// Characters XML cannot carry at all (only Go code can put them in a name;
+// the parsers refuse them) become U+FFFD, so the output stays well-formed.
 func escapeXMLAttr(b *strings.Builder, s string) {
+	if !isXMLSafe(s) {
+		s = strings.Map(func(r rune) rune {
+			if isXMLChar(r) {
+				return r
+			}
+			return utf8.RuneError
+		}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	}
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
