@@ -150,6 +150,18 @@ func TestRunTemplateChain(t *testing.T) {
 	if diff := cmp.Diff([]string{"in recorder validate", "map tagged map", "out recorder issue"}, trace); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
 	}
+	var changes [][]string
+	for _, s := range resp.Trace {
+		changes = append(changes, s.Changes)
+	}
+	wantChanges := [][]string{
+		{"+attributes steps (test)"},
+		{"~attributes steps (test)", "+attributes opts (test)", "+attributes tag.z (test)"},
+		{"~attributes steps (test)"},
+	}
+	if diff := cmp.Diff(wantChanges, changes); diff != "" {
+		t.Errorf("trace changes (-want +got):\n%s", diff)
+	}
 	if n := len(resp.Trace[0].After.Attributes.Get("steps").Values); n != 1 {
 		t.Errorf("snapshot after step 1 has %d step marks, want 1 (snapshots must be copies)", n)
 	}
@@ -192,7 +204,10 @@ chains:
 		t.Errorf("AsError = %+v", e)
 	}
 	if resp == nil || len(resp.Trace) != 2 || resp.Trace[1].Error == "" || resp.Token != nil {
-		t.Errorf("failed run should return the trace up to the failing step and no token: %+v", resp)
+		t.Fatalf("failed run should return the trace up to the failing step and no token: %+v", resp)
+	}
+	if resp.Trace[0].After != nil || resp.Trace[0].Changes != nil {
+		t.Errorf("snapshots and change summaries are only made when the request asks for a trace")
 	}
 
 	_, err = rt.Run(context.Background(), &sts.Request{Type: "issue"})

@@ -128,6 +128,11 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 	call := &sts.Call{Request: req, User: user, Chain: c.name, Runner: rt}
 	resp := &sts.Response{Chain: c.name, Trace: make([]sts.TraceStep, 0, len(c.steps))}
 	var runErr error
+	// With a trace, each step's snapshot is the next step's "before".
+	var prev *sts.STSUU
+	if req.Trace {
+		prev = user.Clone()
+	}
 	for _, s := range c.steps {
 		if err := ctx.Err(); err != nil {
 			runErr = fmt.Errorf("chain %q before step %q (%s %s): %w", c.name, s.id, s.module, s.mode, err)
@@ -141,6 +146,8 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 		ts := sts.TraceStep{Step: s.id, Module: s.module, Mode: s.mode, Duration: d}
 		if req.Trace {
 			ts.After = call.User.Clone()
+			ts.Changes = sts.Diff(prev, ts.After)
+			prev = ts.After
 		}
 		if err != nil {
 			ts.Error = err.Error()
