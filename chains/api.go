@@ -74,7 +74,10 @@ func (e *ConfigErrors) Error() string {
 			n++
 		}
 	}
-	if n == 1 {
+	switch n {
+	case 0:
+		return fmt.Sprintf("configuration has %d warnings and no errors", len(e.Problems))
+	case 1:
 		return first
 	}
 	return fmt.Sprintf("%s (and %d more problems)", first, n-1)
@@ -91,8 +94,11 @@ type ChainInfo struct {
 
 // StepInfo describes one step of a loaded chain.
 type StepInfo struct {
-	ID     string
+	ID string
+	// Module is the module as the chain names it: a named instance or a
+	// module type; Type is the module type.
 	Module string
+	Type   string
 	Mode   sts.Mode
 }
 

@@ -297,7 +297,7 @@ func (b *builder) buildChain(cd *chainDef, match *matcher) *chain {
 		}
 	}
 	for _, st := range c.steps {
-		c.info.Steps = append(c.info.Steps, StepInfo{ID: st.id, Module: st.module, Mode: st.mode})
+		c.info.Steps = append(c.info.Steps, StepInfo{ID: st.id, Module: st.module, Type: st.typ, Mode: st.mode})
 	}
 	return c
 }

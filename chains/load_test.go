@@ -166,7 +166,13 @@ func TestRunTemplateChain(t *testing.T) {
 		t.Errorf("snapshot after step 1 has %d step marks, want 1 (snapshots must be copies)", n)
 	}
 
+	if ce := (&ConfigErrors{Problems: []Problem{{Severity: SeverityError, File: "f", Line: 1, Column: 2, Message: "a"}, {Severity: SeverityWarning, Message: "w"}, {Severity: SeverityError, File: "f", Line: 3, Column: 4, Message: "b"}}}); ce.Error() != "f:1:2: error: a (and 1 more problems)" {
+		t.Errorf("ConfigErrors.Error() = %q", ce.Error())
+	}
 	infos := rt.Chains()
+	if got := infos[0].Steps[1]; got != (StepInfo{ID: "map", Module: "tagged", Type: "recorder", Mode: sts.ModeMap}) {
+		t.Errorf("step info = %+v", got)
+	}
 	if len(infos) != 2 || infos[0].Name != "templated" || infos[0].Line != 16 || infos[0].Lookup["applies_to"] != "http://appliesto/stsuu" {
 		t.Errorf("Chains() = %+v", infos)
 	}
