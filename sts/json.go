@@ -183,9 +183,6 @@ func jsonString(obj map[string]any, key, path string, required bool) (string, er
 	if !ok {
 		return "", fmt.Errorf("%s.%s: want a string, got %s", path, key, KindOf(raw))
 	}
-	if required && s == "" {
-		return "", fmt.Errorf("%s.%s: must not be empty", path, key)
-	}
 	// Names, types and ids become XML attribute values, which cannot
 	// carry control characters; refusing them here keeps every accepted
 	// document writable as XML without loss.

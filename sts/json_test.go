@@ -129,7 +129,6 @@ func TestParseJSONRejects(t *testing.T) {
 		{"duplicate-nested-key", `{"attributes":[{"name":"a","values":[{"x":1,"x":2}]}]}`, `duplicate key "x"`},
 		{"unknown-attr-key", `{"attributes":[{"name":"a","value":["x"]}]}`, `unknown key "value"`},
 		{"missing-name", `{"attributes":[{"type":"t"}]}`, "name is required"},
-		{"empty-name", `{"attributes":[{"name":""}]}`, "must not be empty"},
 		{"name-not-string", `{"attributes":[{"name":7}]}`, "want a string"},
 		{"values-not-array", `{"attributes":[{"name":"a","values":"x"}]}`, "want an array"},
 		{"section-null", `{"context":null}`, "want an array"},
@@ -208,4 +207,17 @@ func TestJSONOutputShape(t *testing.T) {
 	if back.U.PrincipalName() != "alice" || back.U.Attributes.Get("obj") == nil {
 		t.Errorf("UnmarshalJSON: %s", back.U.JSON())
 	}
+}
+
+// TestEmptyNamesRoundTrip: an empty name (a JSON claim named "") is an
+// identity like any other and survives both forms.
+func TestEmptyNamesRoundTrip(t *testing.T) {
+	u, err := ParseJSON([]byte(`{"attributes":[{"name":"","values":[1]}],"groups":[{"name":""}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Attributes) != 1 || len(u.Groups) != 1 {
+		t.Fatalf("%s", u.JSON())
+	}
+	assertRoundTrips(t, u)
 }

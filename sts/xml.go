@@ -174,7 +174,9 @@ func readXMLAttribute(n *xnode, lim Limits) (*Attribute, error) {
 		return nil, err
 	}
 	name, ok := n.attr("", "name")
-	if !ok || name == "" {
+	if !ok {
+		// An empty name is accepted: modules may make one from a JSON
+		// claim named "", and every document chainsts writes must read back.
 		return nil, errors.New("Attribute without a name")
 	}
 	typ, _ := n.attr("", "type")
@@ -271,7 +273,7 @@ func readXMLGroups(n *xnode, u *STSUU, lim Limits) error {
 			return err
 		}
 		name, ok := c.attr("", "name")
-		if !ok || name == "" {
+		if !ok {
 			return errors.New("Group without a name")
 		}
 		typ, _ := c.attr("", "type")
