@@ -415,19 +415,28 @@ func (o copyOp) apply(u *sts.STSUU) error {
 				}
 			}
 		}
-	} else {
+	}
+	gone := make(map[*sts.Attribute]bool, len(matched))
+	for _, a := range matched {
+		gone[a] = o.move
+	}
+	if o.to.Section != SectionGroups {
 		dst := container(u, o.to.Section)
 		for _, a := range matched {
 			c := a.Clone()
 			c.Name, c.Type = o.targetName(a.Name), o.targetType(a.Type)
+			if o.to.Section == o.from.section && c.Name == a.Name && c.Type == a.Type {
+				// Onto itself: a rename is a no-op (and must not delete
+				// the attribute it would have appended to).
+				if o.move {
+					gone[a] = false
+					continue
+				}
+			}
 			putAttribute(dst, c, o.append)
 		}
 	}
 	if o.move {
-		gone := make(map[*sts.Attribute]bool, len(matched))
-		for _, a := range matched {
-			gone[a] = true
-		}
 		src.RemoveFunc(func(a *sts.Attribute) bool { return gone[a] })
 	}
 	return nil

@@ -170,6 +170,25 @@ func TestMap(t *testing.T) {
 			want: input,
 		},
 		{
+			name: "rename-onto-itself-with-append-keeps-it",
+			cfg: `operations:
+  - rename: { from: {section: attributes, name: roles}, to: {section: attributes}, append: true }`,
+			want: input,
+		},
+		{
+			name: "rename-into-existing-with-append",
+			cfg: `operations:
+  - rename: { from: {section: attributes, name: email}, to: {section: attributes, type: "urn:com:ibm:JWT:claim"}, append: true }`,
+			check: func(t *testing.T, u *sts.STSUU) {
+				if u.Attributes.GetByNameAndType("email", sts.TypeAccessManager) != nil {
+					t.Errorf("source kept: %s", u.JSON())
+				}
+				if d := cmp.Diff([]any{"alice@example.com", "a@corp"}, u.Attributes.GetByNameAndType("email", sts.TypeJWTClaim).Values); d != "" {
+					t.Errorf("email: %s", d)
+				}
+			},
+		},
+		{
 			name: "copy-required-missing",
 			cfg: `operations:
   - copy: { from: {section: attributes, name: phone}, to: {section: attributes, name: tel}, required: true }`,
