@@ -49,6 +49,9 @@ type SetOp struct {
 	Type     string `yaml:"type"`
 	Nickname string `yaml:"nickname"`
 	Values   []any  `yaml:"values"`
+	// JSONValues gives the values as JSON texts instead, for numbers YAML
+	// cannot hold exactly (beyond 64 bits, or a literal such as 1.50).
+	JSONValues []string `yaml:"json_values"`
 	// Append adds the values to an existing attribute with the same name
 	// and type instead of replacing it.
 	Append bool `yaml:"append"`
@@ -292,12 +295,23 @@ func compileSet(s *SetOp, path string) (op, error) {
 		return nil, sts.ConfigErrorf(path+".name", "name is required")
 	}
 	if s.Section == SectionGroups {
-		if len(s.Values) > 0 || s.Nickname != "" || s.Append {
+		if len(s.Values) > 0 || len(s.JSONValues) > 0 || s.Nickname != "" || s.Append {
 			return nil, sts.ConfigErrorf(path, "a group has no values, nickname or append")
 		}
 		return setOp{section: s.Section, group: &sts.Group{Name: s.Name, Type: s.Type}}, nil
 	}
-	a, err := sts.NewAttributeChecked(s.Name, s.Type, s.Values...)
+	if len(s.Values) > 0 && len(s.JSONValues) > 0 {
+		return nil, sts.ConfigErrorf(path+".json_values", "give values or json_values, not both")
+	}
+	values := s.Values
+	for i, text := range s.JSONValues {
+		v, err := sts.ParseJSONValue([]byte(text))
+		if err != nil {
+			return nil, sts.ConfigErrorf(fmt.Sprintf("%s.json_values[%d]", path, i), "not a JSON value: %v", err)
+		}
+		values = append(values, v)
+	}
+	a, err := sts.NewAttributeChecked(s.Name, s.Type, values...)
 	if err != nil {
 		return nil, sts.ConfigErrorf(path+".values", "%v", err)
 	}

@@ -2,6 +2,7 @@ package attributes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -66,6 +67,18 @@ func TestMap(t *testing.T) {
 			in: `{}`,
 			want: `{"attributes":[{"name":"tenant","type":"urn:ibm:jwt:claim",
 			  "values":["acme",42,9007199254740993,1.5,true,null,["a",1],{"k":"v"}]}]}`,
+		},
+		{
+			name: "set-json-values-are-exact",
+			cfg: `operations:
+  - set: { section: attributes, name: n, json_values: ["18446744073709551617", "1.50", "{\"a\": [1, null]}", "\"s\""] }`,
+			in: `{}`,
+			check: func(t *testing.T, u *sts.STSUU) {
+				want := []any{json.Number("18446744073709551617"), json.Number("1.50"), map[string]any{"a": []any{json.Number("1"), nil}}, "s"}
+				if d := cmp.Diff(want, u.Attributes.Get("n").Values); d != "" {
+					t.Errorf("(-want +got):\n%s", d)
+				}
+			},
 		},
 		{
 			name: "set-replaces-or-appends",
@@ -389,6 +402,8 @@ func TestConfigErrors(t *testing.T) {
 		{`operations: [{set: {section: attributes}}]`, "operations[0].set.name", "name is required"},
 		{`operations: [{set: {section: groups, name: g, values: [x]}}]`, "operations[0].set", "a group has no values"},
 		{`operations: [{set: {section: attributes, name: a, values: [.nan]}}]`, "operations[0].set.values", "no JSON form"},
+		{`operations: [{set: {section: attributes, name: a, json_values: ["1", "{x"]}}]`, "operations[0].set.json_values[1]", "not a JSON value"},
+		{`operations: [{set: {section: attributes, name: a, values: [1], json_values: ["1"]}}]`, "operations[0].set.json_values", "not both"},
 		{`operations: [{copy: {from: {section: attributes, name: a, name_regex: b}, to: {section: attributes}}}]`, "operations[0].copy.from.name_regex", "not both"},
 		{`operations: [{copy: {from: {section: attributes, name: a}, to: {section: attributes, name: "$1"}}}]`, "operations[0].copy.to.name", "name_regex"},
 		{`operations: [{copy: {from: {section: attributes, name: a}, to: {}}}]`, "operations[0].copy.to.section", "section is required"},
