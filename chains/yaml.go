@@ -603,7 +603,16 @@ func decodeStrict(v any, loc located, ps *problemSet, what string) (ok bool) {
 				line, col = l, c
 			}
 		}
-		ps.addAt(SeverityError, loc.file, line, col, path, "%s: %s", what, yamlMessage(ye))
+		msg := yamlMessage(ye)
+		var ue *yaml.UnknownFieldError
+		if errors.As(err, &ue) && found && strings.HasPrefix(path, loc.path) {
+			segs := splitPath(strings.TrimPrefix(path, loc.path))
+			if len(segs) > 0 {
+				names := yamlFieldNames(reflect.TypeOf(v), segs[:len(segs)-1])
+				msg += suggest(segs[len(segs)-1], names)
+			}
+		}
+		ps.addAt(SeverityError, loc.file, line, col, path, "%s: %s", what, msg)
 		next, pruned := prune(node, tok, 0)
 		if !pruned {
 			return false
@@ -622,6 +631,116 @@ func safeNodeToValue(node ast.Node, v any) (err error) {
 		}
 	}()
 	return yaml.NodeToValue(node, v, yaml.Strict())
+}
+
+// yamlFieldNames returns the keys a configuration structure accepts at the
+// path segs below t, for "did you mean" suggestions; nil when the path does
+// not lead to a structure.
+func yamlFieldNames(t reflect.Type, segs []string) []string {
+	for depth := 0; t != nil && depth < 64; depth++ {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if len(segs) == 0 {
+			break
+		}
+		seg := segs[0]
+		segs = segs[1:]
+		switch t.Kind() {
+		case reflect.Struct:
+			ft, ok := yamlField(t, seg, 0)
+			if !ok {
+				return nil
+			}
+			t = ft
+		case reflect.Slice, reflect.Array, reflect.Map:
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	collectYAMLNames(t, &names, 0)
+	return names
+}
+
+// yamlName returns a struct field's configuration key, whether it is
+// inlined, and whether it is decoded at all.
+func yamlName(f reflect.StructField) (name string, inline, ok bool) {
+	if !f.IsExported() {
+		return "", false, false
+	}
+	tag := f.Tag.Get("yaml")
+	if tag == "-" {
+		return "", false, false
+	}
+	parts := strings.Split(tag, ",")
+	for _, p := range parts[1:] {
+		if p == "inline" {
+			inline = true
+		}
+	}
+	name = parts[0]
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name, inline, true
+}
+
+func yamlField(t reflect.Type, key string, depth int) (reflect.Type, bool) {
+	if depth > 8 {
+		return nil, false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, inline, ok := yamlName(f)
+		if !ok {
+			continue
+		}
+		if inline {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if r, ok := yamlField(ft, key, depth+1); ok {
+					return r, true
+				}
+			}
+			continue
+		}
+		if name == key {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func collectYAMLNames(t reflect.Type, out *[]string, depth int) {
+	if depth > 8 {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, inline, ok := yamlName(f)
+		if !ok {
+			continue
+		}
+		if inline {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				collectYAMLNames(ft, out, depth+1)
+			}
+			continue
+		}
+		*out = append(*out, name)
+	}
 }
 
 // yamlMessage rewrites the YAML library's messages into the configuration's
