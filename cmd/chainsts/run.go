@@ -167,7 +167,11 @@ func printTrace(w io.Writer, resp *sts.Response) {
 		if t.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", t.Error)
 		}
-		if t.After != nil {
+		switch {
+		case t.After == nil:
+		case i > 0 && len(t.Changes) == 0 && t.Error == "":
+			fmt.Fprintln(w, "  (STSUU unchanged)")
+		default:
 			fmt.Fprintln(w, "  STSUU after:")
 			printSTSUU(w, t.After, "    ")
 		}
