@@ -85,9 +85,13 @@ func (e *ConfigErrors) Error() string {
 
 // ChainInfo describes a loaded chain for listings and the admin API.
 type ChainInfo struct {
-	Name   string
-	File   string
-	Line   int
+	Name        string
+	Description string
+	// File and Line say where the chain is defined.
+	File string
+	Line int
+	// Lookup holds the chain's criteria as configured, by key
+	// ("applies_to": "REGEXP:(http://appliesto/.*)").
 	Lookup map[string]string
 	Steps  []StepInfo
 }

@@ -290,7 +290,7 @@ func (b *builder) buildChain(cd *chainDef, match *matcher) *chain {
 	}
 	line, col := nodePos(cd.nameLoc.node)
 	c.col, c.path = col, cd.nameLoc.path
-	c.info = ChainInfo{Name: cd.name, File: cd.loc.file, Line: line, Lookup: map[string]string{}}
+	c.info = ChainInfo{Name: cd.name, Description: cd.description, File: cd.loc.file, Line: line, Lookup: map[string]string{}}
 	for i, cr := range match.crit {
 		if cr.set {
 			c.info.Lookup[criterionNames[i]] = cr.raw
@@ -327,11 +327,6 @@ func (b *builder) buildStep(cd *chainDef, s *stepDef, inline bool) *step {
 		}
 	}
 	if !decodeStrict(inst, s.config, b.ps, what) {
-		if c, ok := inst.(sts.CleanerUpper); ok {
-			// Nothing was provisioned, but a module may hold resources
-			// from New; Cleanup must tolerate an unprovisioned instance.
-			_ = safeCall(c.Cleanup)
-		}
 		return nil
 	}
 	pctx := sts.ProvisionContext{
@@ -349,7 +344,7 @@ func (b *builder) buildStep(cd *chainDef, s *stepDef, inline bool) *step {
 			fallback = s.config
 		}
 	}
-	if err := b.host.lifecycle(inst, pctx, cfgs, fallback, what); err != nil {
+	if err := b.host.lifecycle(inst, pctx, cfgs, fallback, what, true); err != nil {
 		return nil
 	}
 	st := &step{id: s.id, module: s.module, typ: info.Name, mode: s.mode, inst: inst}

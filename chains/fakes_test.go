@@ -220,4 +220,6 @@ func init() {
 	for _, name := range []string{"alpha", "beta", "gamma"} {
 		sts.RegisterApp(sts.AppInfo{Name: name, New: func() any { return &fakeApp{label: "app:" + name} }})
 	}
+	// delta's defaults are invalid: it only loads with a section.
+	sts.RegisterApp(sts.AppInfo{Name: "delta", New: func() any { return &fakeApp{label: "app:delta", Fail: "name"} }})
 }

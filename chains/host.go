@@ -60,6 +60,7 @@ type host struct {
 	appOrder []string // successfully provisioned apps, in order
 	cleaners []cleaner
 	ready    []readiness
+	closed   bool // cleaned up: no more apps
 	// ps receives problems while the configuration loads; nil afterwards,
 	// when App only returns errors.
 	ps *problemSet
@@ -97,6 +98,9 @@ var _ sts.Host = (*host)(nil)
 func (h *host) App(name string) (any, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, errRetired
+	}
 	s := &session{h: h}
 	defer s.done.Store(true)
 	return h.provisionApp(name, s)
@@ -153,11 +157,17 @@ func (h *host) provisionApp(name string, s *session) (any, error) {
 			}
 			return nil, st.err
 		}
-	} else {
-		sec = located{path: "$." + name}
 	}
 	pctx := sts.ProvisionContext{Context: h.ctx, Logger: h.logger.Named(name), Host: s}
-	if err := h.lifecycle(v, pctx, []located{sec}, sec, what); err != nil {
+	if err := h.lifecycle(v, pctx, []located{sec}, sec, what, hasSection); err != nil {
+		if !hasSection {
+			// Nothing in the configuration to point at: the component
+			// that asked for the app reports the error at its own
+			// position. %v, not %w: a key path in the app's error must
+			// not be taken for one in the component's configuration.
+			st.err = fmt.Errorf("app %q (defaults, no section): %v", name, err)
+			return nil, st.err
+		}
 		st.err = &appFailure{name: name, err: err}
 		return nil, st.err
 	}
@@ -180,7 +190,7 @@ func indexOf(s []string, v string) int {
 // in precedence order (a step's own config, then its named instance's
 // defaults); fallback is where to report when no key is named. The
 // component is recorded for cleanup even when provisioning fails part way.
-func (h *host) lifecycle(v any, pctx sts.ProvisionContext, cfgs []located, fallback located, what string) error {
+func (h *host) lifecycle(v any, pctx sts.ProvisionContext, cfgs []located, fallback located, what string, report bool) error {
 	var err error
 	if p, ok := v.(sts.Provisioner); ok {
 		err = safeCall(func() error { return p.Provision(pctx) })
@@ -194,7 +204,9 @@ func (h *host) lifecycle(v any, pctx sts.ProvisionContext, cfgs []located, fallb
 		}
 	}
 	if err != nil {
-		h.report(err, cfgs, fallback, what)
+		if report {
+			h.report(err, cfgs, fallback, what)
+		}
 		return err
 	}
 	if r, ok := v.(sts.ReadinessChecker); ok {
@@ -256,5 +268,6 @@ func (h *host) cleanup() error {
 		}
 	}
 	h.cleaners = nil
+	h.closed = true
 	return errors.Join(errs...)
 }

@@ -346,6 +346,19 @@ chains:
 	}
 }
 
+func TestUnconfiguredAppFailureReportedAtTheStep(t *testing.T) {
+	got := short(Check(context.Background(), writeFile(t, `
+chains:
+  - name: c
+    steps:
+      - { id: s, module: recorder, mode: map, config: { need_app: delta } }
+`), Options{}))
+	want := []string{`5:11 error: chain "c" step "s" (recorder map): app "delta" (defaults, no section): name: is wrong`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestAppsAndHost(t *testing.T) {
 	resetEvents()
 	dir := writeConfig(t, map[string]string{"chainsts.yaml": `
@@ -393,6 +406,10 @@ chains:
 		if eventCount("cleaned", l) != 1 {
 			t.Errorf("%s cleaned %d times, want 1", l, eventCount("cleaned", l))
 		}
+	}
+
+	if _, err := rt.App("alpha"); err == nil {
+		t.Error("App on a closed runtime must fail rather than provision again")
 	}
 
 	// Options.DataDir wins over data_dir.

@@ -97,7 +97,6 @@ func (rt *Runtime) Run(ctx context.Context, req *sts.Request) (*sts.Response, er
 	}
 	key := req.Key()
 	key.RequestType = sts.NormalizeRequestType(key.RequestType)
-	key.SubjectTokenType = key.TokenType
 	c := rt.index.lookup(&key)
 	if c == nil {
 		return nil, sts.ErrNoChain.WithDescription("no chain matches the request (%s)", key.String())
