@@ -353,7 +353,7 @@ chains:
     steps:
       - { id: s, module: recorder, mode: map, config: { need_app: delta } }
 `), Options{}))
-	want := []string{`5:11 error: chain "c" step "s" (recorder map): app "delta" (defaults, no section): name: is wrong`}
+	want := []string{`5:11 error chain "c" step "s" (recorder map): app "delta" (defaults, no section): name: is wrong`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
