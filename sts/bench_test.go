@@ -1,6 +1,10 @@
 package sts
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // Benchmarks of the STSUU codecs on the ISAM-written sample (groups, group
 // attributes, multi-valued attributes, context JSON) and the typed JSON
@@ -57,4 +61,51 @@ func BenchmarkDiff(b *testing.B) {
 	for b.Loop() {
 		_ = Diff(before, after)
 	}
+}
+
+// largeDocuments builds XML and JSON documents just under the 1 MiB limit
+// holding tens of thousands of small attributes, every tenth one repeating
+// an earlier identity; parsing them must stay linear.
+func largeDocuments() (xmlDoc, jsonDoc []byte) {
+	var x, j strings.Builder
+	x.WriteString(`<a:STSUniversalUser xmlns:a="urn:ibm:names:ITFIM:1.0:stsuuser"><a:AttributeList>`)
+	j.WriteString(`{"attributes":[`)
+	for i := 0; x.Len() < 1<<20-100; i++ {
+		n := i
+		if i%10 == 9 {
+			n = i / 2
+		}
+		fmt.Fprintf(&x, `<a:Attribute name="%d"><a:Value>v</a:Value></a:Attribute>`, n)
+	}
+	for i := 0; j.Len() < 1<<20-100; i++ {
+		n := i
+		if i%10 == 9 {
+			n = i / 2
+		}
+		if i > 0 {
+			j.WriteByte(',')
+		}
+		fmt.Fprintf(&j, `{"name":"%d","values":["v"]}`, n)
+	}
+	x.WriteString(`</a:AttributeList></a:STSUniversalUser>`)
+	j.WriteString(`]}`)
+	return []byte(x.String()), []byte(j.String())
+}
+
+func BenchmarkParseLarge(b *testing.B) {
+	x, j := largeDocuments()
+	b.Run("xml", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ParseXML(x); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ParseJSON(j); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

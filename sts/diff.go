@@ -62,8 +62,6 @@ func filterAttrs(l Attributes, keep func(*Attribute) bool) Attributes {
 	return out
 }
 
-func attrKey(a *Attribute) string { return a.Name + "\x00" + a.Type }
-
 func attrLabel(a *Attribute) string {
 	s := diffLabel(a.Name, `""`)
 	if a.Type != "" {
@@ -72,24 +70,42 @@ func attrLabel(a *Attribute) string {
 	return s
 }
 
-// diffAttributes pairs attributes by (name, type), in order, so that
-// repeated identities are matched one to one.
+// pairing matches the items of after with those of before by identity, in
+// order, so that repeated identities pair one to one. It runs in linear
+// time: a trace must not cost quadratic time on a large user.
+func pairing(before, after []attrID) (match []int, used []bool) {
+	queue := make(map[attrID][]int, len(before))
+	for i, k := range before {
+		queue[k] = append(queue[k], i)
+	}
+	match = make([]int, len(after))
+	used = make([]bool, len(before))
+	for j, k := range after {
+		match[j] = -1
+		if q := queue[k]; len(q) > 0 {
+			match[j] = q[0]
+			used[q[0]] = true
+			queue[k] = q[1:]
+		}
+	}
+	return match, used
+}
+
+func attrIDs(l Attributes) []attrID {
+	out := make([]attrID, len(l))
+	for i, a := range l {
+		out[i] = attrID{a.Name, a.Type}
+	}
+	return out
+}
+
 func diffAttributes(out []string, section string, before, after Attributes) []string {
-	used := make([]bool, len(before))
-	for _, a := range after {
-		match := -1
-		for i, b := range before {
-			if !used[i] && attrKey(a) == attrKey(b) {
-				match = i
-				break
-			}
-		}
-		if match < 0 {
+	match, used := pairing(attrIDs(before), attrIDs(after))
+	for j, a := range after {
+		switch {
+		case match[j] < 0:
 			out = append(out, "+"+section+" "+attrLabel(a))
-			continue
-		}
-		used[match] = true
-		if !a.Equal(before[match]) {
+		case !a.Equal(before[match[j]]):
 			out = append(out, "~"+section+" "+attrLabel(a))
 		}
 	}
@@ -101,22 +117,21 @@ func diffAttributes(out []string, section string, before, after Attributes) []st
 	return out
 }
 
+func groupIDs(l []*Group) []attrID {
+	out := make([]attrID, len(l))
+	for i, g := range l {
+		out[i] = attrID{g.Name, g.Type}
+	}
+	return out
+}
+
 func diffGroups(out []string, before, after []*Group) []string {
-	used := make([]bool, len(before))
-	for _, a := range after {
-		match := -1
-		for i, b := range before {
-			if !used[i] && a.Name == b.Name && a.Type == b.Type {
-				match = i
-				break
-			}
-		}
-		if match < 0 {
+	match, used := pairing(groupIDs(before), groupIDs(after))
+	for j, a := range after {
+		switch {
+		case match[j] < 0:
 			out = append(out, "+groups "+diffLabel(a.Name, `""`))
-			continue
-		}
-		used[match] = true
-		if !a.Attributes.Equal(before[match].Attributes) {
+		case !a.Attributes.Equal(before[match[j]].Attributes):
 			out = append(out, "~groups "+diffLabel(a.Name, `""`))
 		}
 	}

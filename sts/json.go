@@ -122,7 +122,7 @@ func stsuuFromJSON(v any, lim Limits) (*STSUU, error) {
 					return nil, err
 				}
 			}
-			mergeGroup(u, g)
+			u.Groups = append(u.Groups, g)
 		}
 	}
 	if raw, ok := top["statements"]; ok {
@@ -151,6 +151,7 @@ func stsuuFromJSON(v any, lim Limits) (*STSUU, error) {
 			}
 		}
 	}
+	mergeDuplicates(u)
 	return u, nil
 }
 
@@ -231,7 +232,7 @@ func jsonAttributes(raw any, path string, into *Attributes, lim Limits) error {
 				a.Values = append(a.Values, v)
 			}
 		}
-		into.Add(a)
+		*into = append(*into, a) // merged in one pass by mergeDuplicates
 	}
 	return nil
 }

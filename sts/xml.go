@@ -119,6 +119,7 @@ func stsuuFromTree(root *xnode, lim Limits) (*STSUU, error) {
 			return nil, err
 		}
 	}
+	mergeDuplicates(u)
 	return u, nil
 }
 
@@ -164,7 +165,7 @@ func readXMLAttributes(n *xnode, into *Attributes, lim Limits) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.local, err)
 		}
-		into.Add(a)
+		*into = append(*into, a) // merged in one pass by mergeDuplicates
 	}
 	return nil
 }
@@ -281,23 +282,64 @@ func readXMLGroups(n *xnode, u *STSUU, lim Limits) error {
 		if err := readXMLAttributes(c, &g.Attributes, lim); err != nil {
 			return fmt.Errorf("group %q: %w", name, err)
 		}
-		mergeGroup(u, g)
+		u.Groups = append(u.Groups, g)
 	}
 	return nil
 }
 
-// mergeGroup adds g, merging its attributes into a group with the same name
-// and type when there is one, so a repeated Group loses nothing.
-func mergeGroup(u *STSUU, g *Group) {
-	for _, cur := range u.Groups {
-		if cur.Name == g.Name && cur.Type == g.Type {
-			for _, a := range g.Attributes {
-				cur.Attributes.Add(a)
+type attrID struct{ name, typ string }
+
+// mergeDuplicates merges, in every section, attributes with the same name
+// and type (values concatenated at the first one's position, as ISAM's
+// addAttribute does) and groups with the same name and type (attributes
+// concatenated). The parsers append as they read and call it once: merging
+// on every append (Attributes.Add) would cost time quadratic in the number
+// of attributes, which a 1 MiB document could abuse.
+func mergeDuplicates(u *STSUU) {
+	u.Principal = mergeAttributes(u.Principal)
+	u.Attributes = mergeAttributes(u.Attributes)
+	u.RST = mergeAttributes(u.RST)
+	u.Context = mergeAttributes(u.Context)
+	if len(u.Groups) > 1 {
+		idx := make(map[attrID]int, len(u.Groups))
+		out := u.Groups[:0]
+		for _, g := range u.Groups {
+			k := attrID{g.Name, g.Type}
+			if i, ok := idx[k]; ok {
+				out[i].Attributes = append(out[i].Attributes, g.Attributes...)
+				continue
 			}
-			return
+			idx[k] = len(out)
+			out = append(out, g)
 		}
+		clear(u.Groups[len(out):])
+		u.Groups = out
 	}
-	u.Groups = append(u.Groups, g)
+	for _, g := range u.Groups {
+		g.Attributes = mergeAttributes(g.Attributes)
+	}
+	for _, st := range u.Statements {
+		st.Attributes = mergeAttributes(st.Attributes)
+	}
+}
+
+func mergeAttributes(l Attributes) Attributes {
+	if len(l) < 2 {
+		return l
+	}
+	idx := make(map[attrID]int, len(l))
+	out := l[:0]
+	for _, a := range l {
+		k := attrID{a.Name, a.Type}
+		if i, ok := idx[k]; ok {
+			out[i].Values = append(out[i].Values, a.Values...)
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, a)
+	}
+	clear(l[len(out):])
+	return out
 }
 
 func readXMLStatement(n *xnode, u *STSUU, lim Limits) error {

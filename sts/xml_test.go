@@ -364,3 +364,39 @@ func TestXMLNamesFromGoCode(t *testing.T) {
 		t.Errorf("name %q type %q", a.Name, a.Type)
 	}
 }
+
+// TestLargeDocumentsMerge checks the one-pass merge of repeated identities
+// on documents near the size limit (BenchmarkParseLarge times them).
+func TestLargeDocumentsMerge(t *testing.T) {
+	x, j := largeDocuments()
+	ux, err := ParseXML(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uj, err := ParseJSON(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*STSUU{ux, uj} {
+		if len(u.Attributes) < 10000 {
+			t.Fatalf("only %d attributes", len(u.Attributes))
+		}
+		// Attribute "4" appears as itself and again as i=9 (9/2 = 4).
+		if a := u.Attributes.Get("4"); a == nil || len(a.Values) != 2 {
+			t.Errorf("attribute 4 = %v", a)
+		}
+		if u.Attributes[4].Name != "4" {
+			t.Errorf("merge moved attribute 4 to %q", u.Attributes[4].Name)
+		}
+		seen := map[string]bool{}
+		for _, a := range u.Attributes {
+			if seen[a.Name] {
+				t.Fatalf("attribute %q not merged", a.Name)
+			}
+			seen[a.Name] = true
+		}
+	}
+	if d := Diff(ux, ux.Clone()); len(d) != 0 {
+		t.Errorf("diff of a clone: %v", d)
+	}
+}
