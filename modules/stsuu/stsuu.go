@@ -158,27 +158,73 @@ func detect(data []byte) string {
 // statements are appended. With keepRST the document's RequestSecurityToken
 // attributes are added where u (the current request) has no attribute of
 // that name and type, so the current request always wins.
+//
+// Each section is merged with a map, in time linear in its size: a document
+// near the size limit holds tens of thousands of attributes, and Set or
+// AddGroup per attribute would be quadratic.
 func merge(u, doc *sts.STSUU, keepRST bool) {
 	if len(doc.Principal) > 0 {
 		u.Principal = doc.Principal
 	}
-	for _, g := range doc.Groups {
-		u.AddGroup(g)
-	}
-	for _, a := range doc.Attributes {
-		u.Attributes.Set(a)
-	}
-	for _, a := range doc.Context {
-		u.Context.Set(a)
-	}
+	u.Groups = mergeGroups(u.Groups, doc.Groups)
+	u.Attributes = mergeAttributes(u.Attributes, doc.Attributes, true)
+	u.Context = mergeAttributes(u.Context, doc.Context, true)
 	if keepRST {
-		for _, a := range doc.RST {
-			if u.RST.GetByNameAndType(a.Name, a.Type) == nil {
-				u.RST = append(u.RST, a)
-			}
-		}
+		u.RST = mergeAttributes(u.RST, doc.RST, false)
 	}
 	u.Statements = append(u.Statements, doc.Statements...)
+}
+
+type identity struct{ name, typ string }
+
+// mergeAttributes adds src to dst: an attribute of src replaces the one of
+// dst with the same name and type in place when replace is set, and is
+// dropped when not; others are appended. Identities are unique within both
+// lists (the parsers merge repeats).
+func mergeAttributes(dst, src sts.Attributes, replace bool) sts.Attributes {
+	if len(src) == 0 {
+		return dst
+	}
+	idx := make(map[identity]int, len(dst))
+	for i, a := range dst {
+		if _, dup := idx[identity{a.Name, a.Type}]; !dup {
+			idx[identity{a.Name, a.Type}] = i
+		}
+	}
+	for _, a := range src {
+		i, ok := idx[identity{a.Name, a.Type}]
+		switch {
+		case !ok:
+			idx[identity{a.Name, a.Type}] = len(dst)
+			dst = append(dst, a)
+		case replace:
+			dst[i] = a
+		}
+	}
+	return dst
+}
+
+// mergeGroups adds src to dst, a group of src replacing the one of dst with
+// the same name and type in place (as STSUU.AddGroup does).
+func mergeGroups(dst, src []*sts.Group) []*sts.Group {
+	if len(src) == 0 {
+		return dst
+	}
+	idx := make(map[identity]int, len(dst))
+	for i, g := range dst {
+		if _, dup := idx[identity{g.Name, g.Type}]; !dup {
+			idx[identity{g.Name, g.Type}] = i
+		}
+	}
+	for _, g := range src {
+		if i, ok := idx[identity{g.Name, g.Type}]; ok {
+			dst[i] = g
+			continue
+		}
+		idx[identity{g.Name, g.Type}] = len(dst)
+		dst = append(dst, g)
+	}
+	return dst
 }
 
 // IssueToken implements sts.TokenIssuer: the output token is the chain's

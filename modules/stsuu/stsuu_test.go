@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,5 +270,29 @@ func TestRegistered(t *testing.T) {
 	}
 	if diff := cmp.Diff([]sts.Mode{sts.ModeValidate, sts.ModeIssue}, mi.Modes()); diff != "" {
 		t.Errorf("modes (-want +got):\n%s", diff)
+	}
+}
+
+// TestValidateLargeDocument runs validate on a document near the size limit
+// with tens of thousands of attributes over a user that already has some,
+// and checks the merge (replace in place, append the rest).
+func TestValidateLargeDocument(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<a:STSUniversalUser xmlns:a="urn:ibm:names:ITFIM:1.0:stsuuser"><a:AttributeList>`)
+	n := 0
+	for ; b.Len() < 1<<20-200; n++ {
+		fmt.Fprintf(&b, `<a:Attribute name="%d"><a:Value>new</a:Value></a:Attribute>`, n)
+	}
+	b.WriteString(`</a:AttributeList></a:STSUniversalUser>`)
+	u := requestUser()
+	u.Attributes.Add(sts.NewAttribute("7", "", "old"))
+	u.Attributes.Add(sts.NewAttribute("kept", "", "old"))
+	c := call(u, []byte(b.String()))
+	if err := mustStep(t, sts.ModeValidate, "").ValidateToken(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	got := c.User.Attributes
+	if len(got) != n+1 || got[0].Name != "7" || got[0].Value() != "new" || got[1].Name != "kept" || got[2].Name != "0" {
+		t.Errorf("%d attributes (want %d), first %v %v %v", len(got), n+1, got[0], got[1], got[2])
 	}
 }
