@@ -154,17 +154,58 @@ func trimZeros(b []byte) []byte {
 
 // Verify checks a JWS signature made with alg over signingInput. The key
 // must be bound to alg (SECURITY §1.2): an RSA key bound to RS256 does not
-// verify PS256, and a public key never verifies an HS* MAC.
+// verify PS256, and a public key never verifies an HS* MAC. RSA and RSA-PSS
+// go through golang-jwt's methods (PS* being chainsts's strict ones);
+// ECDSA, EdDSA and HMAC are checked directly with crypto/*, with the same
+// rules: an ECDSA signature is exactly the raw r||s of the curve's size,
+// and a MAC is compared in constant time.
 func (k *Key) Verify(alg string, signingInput string, sig []byte) error {
-	if k.alg == nil || k.alg.Name != alg || k.Use != UseSig {
+	return k.VerifyBytes(alg, []byte(signingInput), sig)
+}
+
+// VerifyBytes is Verify for a signing input held as bytes (the hot path:
+// no copy for ECDSA, EdDSA and HMAC).
+func (k *Key) VerifyBytes(alg string, signingInput, sig []byte) error {
+	a := k.alg
+	if a == nil || a.Name != alg || k.Use != UseSig {
 		return ErrWrongAlgorithm
 	}
-	var key any = k.Public
-	if k.alg.Family == FamilyHMAC {
-		key = k.Secret
+	switch a.Family {
+	case FamilyHMAC:
+		m := hmac.New(a.Hash.New, k.Secret)
+		m.Write(signingInput)
+		var buf [64]byte
+		if !hmac.Equal(m.Sum(buf[:0]), sig) {
+			return ErrBadSignature
+		}
+		return nil
+	case FamilyECDSA:
+		pub := k.Public.(*ecdsa.PublicKey)
+		size := (a.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*size {
+			return ErrBadSignature
+		}
+		h := a.Hash.New()
+		h.Write(signingInput)
+		var buf [64]byte
+		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+		// ecdsa.Verify refuses r or s outside [1, n-1].
+		if !ecdsa.Verify(pub, h.Sum(buf[:0]), r, s) {
+			return ErrBadSignature
+		}
+		return nil
+	case FamilyEdDSA:
+		if !ed25519.Verify(k.Public.(ed25519.PublicKey), signingInput, sig) {
+			return ErrBadSignature
+		}
+		return nil
 	}
-	return k.alg.method.Verify(signingInput, sig, key)
+	return a.method.Verify(string(signingInput), sig, k.Public)
 }
+
+// ErrBadSignature is returned by Verify for a signature that does not
+// verify.
+var ErrBadSignature = errors.New("signature does not verify")
 
 // b64 is the unpadded base64url encoding JOSE uses.
 var b64 = base64.RawURLEncoding

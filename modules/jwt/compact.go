@@ -1,11 +1,8 @@
 package jwt
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // DefaultMaxTokenSize is the default cap on a compact token's length
@@ -40,6 +37,7 @@ type compact struct {
 	header  []byte
 	payload []byte
 	sig     []byte
+	buf     []byte
 }
 
 // isJWE reports whether the token has the five-part JWE form.
@@ -86,17 +84,19 @@ func splitCompact(tok []byte, maxSize int) (*compact, error) {
 		}
 		return tok[start:end]
 	}
+	// One buffer holds every decoded part.
+	c.buf = make([]byte, 0, b64.DecodedLen(len(tok)))
 	var err error
-	if c.header, err = decodeSeg(seg(0)); err != nil || len(c.header) == 0 {
+	if c.header, err = c.decodeSeg(seg(0)); err != nil || len(c.header) == 0 {
 		return nil, errNotCanonical
 	}
 	if c.nDots == 2 {
 		// An empty payload is a valid JWS; the JWT layer refuses it when
 		// it looks for a claim set.
-		if c.payload, err = decodeSeg(seg(1)); err != nil {
+		if c.payload, err = c.decodeSeg(seg(1)); err != nil {
 			return nil, errNotCanonical
 		}
-		if c.sig, err = decodeSeg(seg(2)); err != nil || len(c.sig) == 0 {
+		if c.sig, err = c.decodeSeg(seg(2)); err != nil || len(c.sig) == 0 {
 			return nil, errNotCanonical
 		}
 		return c, nil
@@ -105,200 +105,21 @@ func splitCompact(tok []byte, maxSize int) (*compact, error) {
 	// decoded again by go-jose, checked here for canonical form.
 	for i := 1; i <= 4; i++ {
 		s := seg(i)
-		if _, err := decodeSeg(s); err != nil || (i > 1 && len(s) == 0) {
+		if _, err := c.decodeSeg(s); err != nil || (i > 1 && len(s) == 0) {
 			return nil, errNotCanonical
 		}
 	}
 	return c, nil
 }
 
-func decodeSeg(s []byte) ([]byte, error) {
-	out := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(out, s)
+// decodeSeg decodes one part into the shared buffer and returns its slice
+// of it (capacity clipped, so later parts never overwrite it).
+func (c *compact) decodeSeg(s []byte) ([]byte, error) {
+	start := len(c.buf)
+	out, err := b64.AppendDecode(c.buf, s)
 	if err != nil {
 		return nil, err
 	}
-	return out[:n], nil
-}
-
-// parseObject decodes a JSON object, keeping numbers as json.Number, and
-// refuses duplicate member names at any depth, nesting deeper than
-// maxJSONDepth, and trailing data. It returns the top-level member names in
-// their order of appearance.
-func parseObject(data []byte) (map[string]any, []string, error) {
-	s := dupScanner{b: data}
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return nil, nil, errors.New("not a JSON object")
-	}
-	order, err := s.object(0, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.ws()
-	if s.i != len(s.b) {
-		return nil, nil, errors.New("data after the JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, nil, err
-	}
-	return m, order, nil
-}
-
-// dupScanner walks JSON text just far enough to see object member names.
-// It trusts encoding/json to validate scalars afterwards; what it must get
-// right is the structure, so that it never mistakes a string's content for
-// a member name.
-type dupScanner struct {
-	b []byte
-	i int
-}
-
-func (s *dupScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-var errJSONSyntax = errors.New("malformed JSON")
-
-func (s *dupScanner) value(depth int) error {
-	if depth > maxJSONDepth {
-		return errors.New("JSON nested too deeply")
-	}
-	s.ws()
-	if s.i >= len(s.b) {
-		return errJSONSyntax
-	}
-	switch s.b[s.i] {
-	case '{':
-		_, err := s.object(depth, false)
-		return err
-	case '[':
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return nil
-		}
-		for {
-			if err := s.value(depth + 1); err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errJSONSyntax
-			}
-			if s.b[s.i] == ']' {
-				s.i++
-				return nil
-			}
-			if s.b[s.i] != ',' {
-				return errJSONSyntax
-			}
-			s.i++
-		}
-	case '"':
-		_, _, err := s.str()
-		return err
-	}
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ',', ']', '}', ' ', '\t', '\n', '\r':
-			return nil
-		}
-		s.i++
-	}
-	return nil
-}
-
-// str reads a string and returns its raw content and whether it holds
-// escapes.
-func (s *dupScanner) str() ([]byte, bool, error) {
-	s.i++ // opening quote
-	start, esc := s.i, false
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '\\':
-			esc = true
-			s.i += 2
-			continue
-		case '"':
-			raw := s.b[start:s.i]
-			s.i++
-			return raw, esc, nil
-		}
-		s.i++
-	}
-	return nil, false, errJSONSyntax
-}
-
-func (s *dupScanner) object(depth int, top bool) ([]string, error) {
-	s.i++ // {
-	var names []string
-	var seen map[string]struct{}
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return names, nil
-	}
-	for {
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return nil, errJSONSyntax
-		}
-		raw, esc, err := s.str()
-		if err != nil {
-			return nil, err
-		}
-		name := string(raw)
-		if esc {
-			// "\u0061" and "a" are the same member name.
-			q := make([]byte, 0, len(raw)+2)
-			q = append(append(append(q, '"'), raw...), '"')
-			var u string
-			if err := json.Unmarshal(q, &u); err != nil {
-				return nil, errJSONSyntax
-			}
-			name = u
-		}
-		if seen == nil {
-			seen = make(map[string]struct{}, 8)
-		}
-		if _, dup := seen[name]; dup {
-			return nil, fmt.Errorf("duplicate JSON member %q", name)
-		}
-		seen[name] = struct{}{}
-		if top {
-			names = append(names, name)
-		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return nil, errJSONSyntax
-		}
-		s.i++
-		if err := s.value(depth + 1); err != nil {
-			return nil, err
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return nil, errJSONSyntax
-		}
-		if s.b[s.i] == '}' {
-			s.i++
-			return names, nil
-		}
-		if s.b[s.i] != ',' {
-			return nil, errJSONSyntax
-		}
-		s.i++
-	}
+	c.buf = out
+	return out[start:len(out):len(out)], nil
 }

@@ -8,9 +8,12 @@
 // comes from the step's allow-list, keys are found by (issuer, kid) among
 // the keys configured for that issuer and are bound to one algorithm each,
 // and header-supplied keys (jwk, jku, x5u, x5c) are never used or fetched.
-// Signatures are checked through golang-jwt's signing methods, with
-// chainsts's strict RSA-PSS methods registered in package keys; JWE goes
-// through go-jose v4 with explicit algorithm allow-lists.
+// Signatures are checked by keys.Key: RSA and RSA-PSS through golang-jwt's
+// signing methods (chainsts's strict RSA-PSS methods are registered in
+// package keys), ECDSA, EdDSA and HMAC directly with crypto/*. JWE goes
+// through go-jose v4 with explicit algorithm allow-lists. Headers and claim
+// sets are read by a small JSON reader (json.go) that refuses duplicate
+// members and keeps numbers as their literals.
 //
 // Issuing builds the claims from STSUU attributes of type urn:ibm:jwt:claim,
 // the claim_json context attribute and the step configuration, keeps JSON

@@ -1,7 +1,6 @@
 package jwt
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -211,15 +210,7 @@ func encodeHeader(k *keys.Key, typ string, extra map[string]any) string {
 	return b64.EncodeToString(b)
 }
 
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
-}
+func marshalJSON(v any) ([]byte, error) { return appendJSON(make([]byte, 0, 512), v) }
 
 // claimValue turns an attribute into a claim: one value as itself, several
 // as an array, each keeping its JSON type.
