@@ -24,7 +24,7 @@ type signer struct {
 	kid string
 }
 
-func newSigner(t *testing.T, kid string) *signer {
+func newSigner(t testing.TB, kid string) *signer {
 	t.Helper()
 	pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -37,7 +37,7 @@ func newSigner(t *testing.T, kid string) *signer {
 	return &signer{key: k, kid: kid}
 }
 
-func (s *signer) public(t *testing.T) *keys.Key {
+func (s *signer) public(t testing.TB) *keys.Key {
 	t.Helper()
 	k, err := keys.NewKey(keys.KeyOptions{Key: s.key.Public, Alg: "ES256", KID: s.kid})
 	if err != nil {
@@ -46,7 +46,7 @@ func (s *signer) public(t *testing.T) *keys.Key {
 	return k
 }
 
-func (s *signer) jwk(t *testing.T) string {
+func (s *signer) jwk(t testing.TB) string {
 	t.Helper()
 	m, err := s.public(t).PublicJWK()
 	if err != nil {
@@ -68,7 +68,7 @@ func enc(v any) string {
 
 // sign builds a token from a header and claims; hdr nil means the usual
 // ES256 header with kid.
-func (s *signer) sign(t *testing.T, hdr map[string]any, claims any) string {
+func (s *signer) sign(t testing.TB, hdr map[string]any, claims any) string {
 	t.Helper()
 	if hdr == nil {
 		hdr = map[string]any{"alg": "ES256", "kid": s.kid, "typ": "JWT"}
