@@ -425,3 +425,29 @@ chains:
 }
 
 func writeBytes(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+func TestNamedInstances(t *testing.T) {
+	// An instance named like a module type gives defaults to every step
+	// that names the type.
+	rt := mustLoad(t, writeFile(t, `
+modules:
+  recorder: { type: recorder, config: { label: instance-default } }
+chains:
+  - name: c
+    steps: [ { id: s, module: recorder, mode: issue } ]
+`))
+	resp, err := rt.Run(context.Background(), &sts.Request{Type: "issue"})
+	if err != nil || string(resp.Token.Data) != "issued-by-instance-default" {
+		t.Errorf("got %v, %v", resp, err)
+	}
+
+	// An unused instance is still decoded, so its mistakes are reported.
+	got := short(Check(context.Background(), writeFile(t, `
+modules:
+  unused: { type: recorder, config: { labl: x } }
+`), Options{}))
+	want := []string{`3:39 error module instance "unused" (recorder): unknown key "labl" (did you mean "label"?)`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
