@@ -340,12 +340,80 @@ func putAttribute(l *sts.Attributes, a *sts.Attribute, appendValues bool) {
 // addGroupOnce adds a group with no attributes unless one with that name
 // and type exists (whose attributes are then left alone).
 func addGroupOnce(u *sts.STSUU, name, typ string) {
-	for _, g := range u.Groups {
-		if g.Name == name && g.Type == typ {
-			return
+	newGroupIndex(u).addOnce(name, typ)
+}
+
+type identity struct{ name, typ string }
+
+// attrIndex puts many attributes into one section in linear time: a copy
+// selecting thousands of attributes (a user from a large document) must not
+// scan the section once per attribute.
+type attrIndex struct {
+	l   *sts.Attributes
+	idx map[identity]int
+}
+
+func newAttrIndex(l *sts.Attributes) *attrIndex {
+	x := &attrIndex{l: l, idx: make(map[identity]int, len(*l))}
+	for i, a := range *l {
+		if _, dup := x.idx[identity{a.Name, a.Type}]; !dup {
+			x.idx[identity{a.Name, a.Type}] = i
 		}
 	}
-	u.Groups = append(u.Groups, &sts.Group{Name: name, Type: typ})
+	return x
+}
+
+// put is Attributes.Add (appendValues) or Attributes.Set.
+func (x *attrIndex) put(a *sts.Attribute, appendValues bool) {
+	k := identity{a.Name, a.Type}
+	i, ok := x.idx[k]
+	switch {
+	case !ok:
+		x.idx[k] = len(*x.l)
+		*x.l = append(*x.l, a)
+	case appendValues:
+		cur := (*x.l)[i]
+		cur.Values = append(cur.Values, a.Values...)
+	default:
+		(*x.l)[i] = a
+	}
+}
+
+// groupIndex is attrIndex for the group list.
+type groupIndex struct {
+	u   *sts.STSUU
+	idx map[identity]int
+}
+
+func newGroupIndex(u *sts.STSUU) *groupIndex {
+	x := &groupIndex{u: u, idx: make(map[identity]int, len(u.Groups))}
+	for i, g := range u.Groups {
+		if _, dup := x.idx[identity{g.Name, g.Type}]; !dup {
+			x.idx[identity{g.Name, g.Type}] = i
+		}
+	}
+	return x
+}
+
+// addOnce adds an empty group unless one with the identity exists.
+func (x *groupIndex) addOnce(name, typ string) {
+	if _, ok := x.idx[identity{name, typ}]; ok {
+		return
+	}
+	x.idx[identity{name, typ}] = len(x.u.Groups)
+	x.u.Groups = append(x.u.Groups, &sts.Group{Name: name, Type: typ})
+}
+
+// put adds g, replacing a group with the same identity in place (as
+// STSUU.AddGroup does).
+func (x *groupIndex) put(g *sts.Group) {
+	k := identity{g.Name, g.Type}
+	if i, ok := x.idx[k]; ok {
+		x.u.Groups[i] = g
+		return
+	}
+	x.idx[k] = len(x.u.Groups)
+	x.u.Groups = append(x.u.Groups, g)
 }
 
 // copyOp copies or moves attributes and groups between sections.
@@ -417,15 +485,16 @@ func (o copyOp) apply(u *sts.STSUU) error {
 	if len(matched) == 0 && o.required {
 		return o.missing()
 	}
-	if o.to.Section == SectionGroups {
+	if o.to.Section == SectionGroups && len(matched) > 0 {
+		typ := sts.TypeAccessManager
+		if o.to.Type != nil {
+			typ = *o.to.Type
+		}
+		groups := newGroupIndex(u)
 		for _, a := range matched {
-			typ := sts.TypeAccessManager
-			if o.to.Type != nil {
-				typ = *o.to.Type
-			}
 			for _, v := range a.Values {
 				if name := sts.StringValue(v); name != "" {
-					addGroupOnce(u, name, typ)
+					groups.addOnce(name, typ)
 				}
 			}
 		}
@@ -434,8 +503,8 @@ func (o copyOp) apply(u *sts.STSUU) error {
 	for _, a := range matched {
 		gone[a] = o.move
 	}
-	if o.to.Section != SectionGroups {
-		dst := container(u, o.to.Section)
+	if o.to.Section != SectionGroups && len(matched) > 0 {
+		dst := newAttrIndex(container(u, o.to.Section))
 		for _, a := range matched {
 			c := a.Clone()
 			c.Name, c.Type = o.targetName(a.Name), o.targetType(a.Type)
@@ -447,7 +516,7 @@ func (o copyOp) apply(u *sts.STSUU) error {
 					continue
 				}
 			}
-			putAttribute(dst, c, o.append)
+			dst.put(c, o.append)
 		}
 	}
 	if o.move {
@@ -466,13 +535,14 @@ func (o copyOp) applyGroups(u *sts.STSUU) error {
 	if len(matched) == 0 && o.required {
 		return o.missing()
 	}
-	if o.to.Section == SectionGroups {
+	if o.to.Section == SectionGroups && len(matched) > 0 {
+		groups := newGroupIndex(u)
 		for _, g := range matched {
 			c := g.Clone()
 			c.Name, c.Type = o.targetName(g.Name), o.targetType(g.Type)
-			u.AddGroup(c)
+			groups.put(c)
 		}
-	} else if len(matched) > 0 {
+	} else if o.to.Section != SectionGroups && len(matched) > 0 {
 		names := make([]any, 0, len(matched))
 		for _, g := range matched {
 			names = append(names, g.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -452,5 +453,29 @@ func TestRegistered(t *testing.T) {
 	}
 	if d := cmp.Diff([]sts.Mode{sts.ModeMap}, mi.Modes()); d != "" {
 		t.Errorf("modes: %s", d)
+	}
+}
+
+// TestManyAttributes renames and copies tens of thousands of attributes, as
+// a user read from a large document may hold (linear time: indexed puts).
+func TestManyAttributes(t *testing.T) {
+	u := sts.NewSTSUU()
+	const n = 40000
+	for i := range n {
+		u.Attributes = append(u.Attributes, sts.NewAttribute(fmt.Sprint(i), sts.TypeJWTClaim, fmt.Sprint("g", i%100)))
+	}
+	m, err := newStep(`operations:
+  - rename: { from: {section: attributes, type: "urn:com:ibm:JWT:claim"}, to: {section: attributes, type: "urn:ibm:jwt:claim"} }
+  - copy: { from: {section: attributes, name_regex: "[0-9]+"}, to: {section: groups} }
+  - copy: { from: {section: attributes}, to: {section: context}, append: true }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &sts.Call{User: u}
+	if err := m.Map(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Attributes) != n || len(u.Attributes.ByType(sts.TypeJWTIssueClaim)) != n || len(u.Groups) != 100 || len(u.Context) != n {
+		t.Errorf("attributes %d, groups %d, context %d", len(u.Attributes), len(u.Groups), len(u.Context))
 	}
 }
