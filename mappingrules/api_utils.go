@@ -108,24 +108,24 @@ func (rt *vmRT) installUtils(native *goja.Object) {
 			if life <= 0 {
 				rt.throwErr(fmt.Errorf("IDMappingExtCache.put: the lifetime must be positive seconds"))
 			}
-			if err := ev.cache().CachePut(ev.ctx, key, val, life); err != nil {
+			if err := ev.cache().CachePut(ev.context(), key, val, life); err != nil {
 				rt.throwErr(fmt.Errorf("IDMappingExtCache.put: %w", err))
 			}
 			return goja.Undefined()
 		},
 		"get": func(c goja.FunctionCall) goja.Value {
 			ev := rt.cur
-			v, err := ev.cache().CacheGet(ev.ctx, argStr(c, 0))
+			v, err := ev.cache().CacheGet(ev.context(), argStr(c, 0))
 			return rt.cacheResult(v, err, "get")
 		},
 		"getAndRemove": func(c goja.FunctionCall) goja.Value {
 			ev := rt.cur
-			v, err := ev.cache().CacheGetAndRemove(ev.ctx, argStr(c, 0))
+			v, err := ev.cache().CacheGetAndRemove(ev.context(), argStr(c, 0))
 			return rt.cacheResult(v, err, "getAndRemove")
 		},
 		"exists": func(c goja.FunctionCall) goja.Value {
 			ev := rt.cur
-			ok, err := ev.cache().CacheExists(ev.ctx, argStr(c, 0))
+			ok, err := ev.cache().CacheExists(ev.context(), argStr(c, 0))
 			if err != nil {
 				rt.throwErr(fmt.Errorf("IDMappingExtCache.exists: %w", err))
 			}

@@ -115,3 +115,20 @@ func BenchmarkRuntimeBuild(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRuleEmpty is the fixed cost of one evaluation: the pool, the
+// per-evaluation global, the deadline timer.
+func BenchmarkRuleEmpty(b *testing.B) {
+	set := testSet(b, Config{PoolSize: 1, Inline: map[string]string{"empty": "1;"}})
+	r, _ := set.Rule("empty")
+	u := benchUser()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := r.Evaluate(context.Background(), Input{User: u}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}

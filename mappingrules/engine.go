@@ -295,8 +295,6 @@ func (r *Rule) Evaluate(ctx context.Context, in Input) (*Result, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ectx, cancel := context.WithDeadline(context.WithValue(ctx, nestedKey{}, true), deadline)
-	defer cancel()
 	logger := in.Logger
 	if logger == nil && in.Call != nil && in.Call.Logger != nil {
 		logger = in.Call.Logger
@@ -304,8 +302,11 @@ func (r *Rule) Evaluate(ctx context.Context, in Input) (*Result, error) {
 	if logger == nil {
 		logger = s.logger
 	}
-	ev := &evalState{ctx: ectx, parent: ctx, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger, imported: map[string]bool{}}
+	ev := &evalState{parent: ctx, deadline: deadline, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger}
 	res, reusable, err := rt.run(ev, deadline)
+	if ev.cancel != nil {
+		ev.cancel()
+	}
 	if reusable {
 		s.release(rt)
 	} else {
@@ -338,8 +339,12 @@ func mergeLimits(base, over Limits) Limits {
 
 // evalState is one evaluation as the API natives see it.
 type evalState struct {
-	ctx      context.Context
+	// parent is the caller's context; ctx, made on first use, adds the
+	// evaluation's deadline and marks calls made from inside a rule.
 	parent   context.Context
+	deadline time.Time
+	ctx      context.Context
+	cancel   context.CancelFunc
 	set      *RuleSet
 	rule     *Rule
 	user     *sts.STSUU
@@ -352,6 +357,16 @@ type evalState struct {
 }
 
 func (ev *evalState) cache() Cache { return ev.set.cache }
+
+// context is the context for work a rule starts (cache, LocalSTSClient):
+// the caller's, bounded by the evaluation's deadline, and marked as nested
+// so a chain it runs never waits for this rule set's pool.
+func (ev *evalState) context() context.Context {
+	if ev.ctx == nil {
+		ev.ctx, ev.cancel = context.WithDeadline(context.WithValue(ev.parent, nestedKey{}, true), ev.deadline)
+	}
+	return ev.ctx
+}
 
 func (ev *evalState) currentRule() string {
 	if n := len(ev.stack); n > 0 {
@@ -378,33 +393,28 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	userObj := rt.wrapUser(ev.user)
 	// Defined, not assigned: the frozen base's own globalThis is read-only
 	// and an assignment would not shadow it.
-	for name, v := range map[string]goja.Value{
-		"globalThis":  g,
-		"stsuu":       userObj,
-		"stsrequest":  rt.requestValue(ev),
-		"stsresponse": rt.response,
-	} {
-		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	}
+	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	_ = g.DefineDataProperty("stsuu", userObj, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	_ = g.DefineDataProperty("stsrequest", rt.requestValue(ev), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	_ = g.DefineDataProperty("stsresponse", rt.response, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	vm.SetGlobalObject(g)
 	rt.cur = ev
 	ev.stack = append(ev.stack[:0], ev.rule.Name)
 
-	done := make(chan struct{})
-	timer := time.AfterFunc(time.Until(deadline), func() {
-		vm.Interrupt(ErrTimeout)
-		close(done)
-	})
-	stopCtx := context.AfterFunc(ev.ctx, func() {
-		if cerr := ev.ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
-			vm.Interrupt(cerr)
-		}
-	})
+	rt.armDeadline(time.Until(deadline))
+	// A cancelled request (not a deadline, which the timer covers) stops
+	// the rule too.
+	stopCtx := func() bool { return false }
+	if ev.parent.Done() != nil {
+		stopCtx = context.AfterFunc(ev.parent, func() {
+			if cerr := ev.parent.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+				vm.Interrupt(cerr)
+			}
+		})
+	}
 	_, runErr := vm.RunProgram(ev.rule.prog)
 	stopCtx()
-	if !timer.Stop() {
-		<-done
-	}
+	rt.disarmDeadline()
 	vm.ClearInterrupt()
 	vm.SetGlobalObject(rt.base)
 	rt.cur = nil

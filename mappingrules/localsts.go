@@ -41,6 +41,9 @@ func (rt *vmRT) importRule(ev *evalState, name string) {
 	if len(ev.stack) >= maxImportDepth {
 		rt.throwErr(fmt.Errorf("importMappingRule: nested deeper than %d rules", maxImportDepth))
 	}
+	if ev.imported == nil {
+		ev.imported = map[string]bool{}
+	}
 	ev.imported[r.Name] = true
 	ev.stack = append(ev.stack, r.Name)
 	_, err = rt.vm.RunProgram(r.prog)
@@ -283,7 +286,7 @@ func (rt *vmRT) localSTSDoRequest(c goja.FunctionCall) goja.Value {
 			rt.throwErr(fmt.Errorf("LocalSTSClient.doRequest: claims: %w", err))
 		}
 	}
-	resp, err := ev.call.Runner.Run(ev.ctx, req)
+	resp, err := ev.call.Runner.Run(ev.context(), req)
 	if err != nil {
 		e := sts.AsError(err)
 		ev.logger.Debug("LocalSTSClient request failed", "rule", ev.currentRule(), "request_id", ev.requestID(), "error", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
@@ -31,6 +32,9 @@ type vmRT struct {
 	vm   *goja.Runtime
 	base *goja.Object
 	cur  *evalState
+
+	timer *time.Timer
+	fired chan struct{}
 
 	uuProto, contProto, attrProto, groupProto, stmtProto *goja.Object
 	iterProto, nodeProto, docProto, listProto            *goja.Object
@@ -87,6 +91,28 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		return nil, fmt.Errorf("rule lockdown: %w", err)
 	}
 	return rt, nil
+}
+
+// armDeadline starts the runtime's deadline timer. The timer is made once
+// per runtime and reset per evaluation.
+func (rt *vmRT) armDeadline(d time.Duration) {
+	if rt.timer == nil {
+		rt.fired = make(chan struct{}, 1)
+		rt.timer = time.AfterFunc(d, func() {
+			rt.vm.Interrupt(ErrTimeout)
+			rt.fired <- struct{}{}
+		})
+		return
+	}
+	rt.timer.Reset(d)
+}
+
+// disarmDeadline stops the timer; if it fired, it waits until the
+// interrupt is set so that ClearInterrupt afterwards really clears it.
+func (rt *vmRT) disarmDeadline() {
+	if !rt.timer.Stop() {
+		<-rt.fired
+	}
 }
 
 // defineClass registers a Java class object under its fully qualified name

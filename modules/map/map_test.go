@@ -15,7 +15,9 @@ import (
 	"github.com/chainsts/chainsts/sts"
 )
 
-func load(t *testing.T) *chains.Runtime {
+func load(t *testing.T) *chains.Runtime { return loadB(t) }
+
+func loadB(t testing.TB) *chains.Runtime {
 	t.Helper()
 	rt, err := chains.Load(context.Background(), filepath.Join("testdata", "chains.yaml"), chains.Options{DataDir: t.TempDir()})
 	if err != nil {

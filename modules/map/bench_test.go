@@ -1,0 +1,66 @@
+package mapmod_test
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chainsts/chainsts/sts"
+)
+
+// benchToken issues the subject token the exchange benchmarks present: the
+// claims the reference rule reads.
+func benchToken(b *testing.B, rt interface {
+	Run(context.Context, *sts.Request) (*sts.Response, error)
+}) []byte {
+	u := sts.NewSTSUU()
+	u.SetPrincipalName("alice")
+	for _, kv := range [][2]string{{"sub", "alice"}, {"email", "Alice@Example.com"}, {"department", "eng"}, {"tenant", "t1"}, {"acr", "2"}, {"locale", "de"}} {
+		u.Attributes = append(u.Attributes, sts.NewAttribute(kv[0], sts.TypeJWTIssueClaim, kv[1]))
+	}
+	u.Attributes = append(u.Attributes, sts.NewAttribute("scope", sts.TypeJWTIssueClaim, "read", "write"))
+	resp, err := rt.Run(context.Background(), &sts.Request{Type: sts.RequestIssue, AppliesTo: "http://appliesto/jwt",
+		Base: &sts.Token{Type: sts.TokenTypeSTSUU, Data: u.XML()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp.Token.Data
+}
+
+func benchExchange(b *testing.B, appliesTo string) {
+	rt := loadB(b)
+	tok := benchToken(b, rt)
+	req := func() *sts.Request {
+		return &sts.Request{ID: "bench", Type: sts.RequestExchange, AppliesTo: appliesTo,
+			Base: &sts.Token{Type: sts.TokenTypeJWT, Data: tok}}
+	}
+	if _, err := rt.Run(context.Background(), req()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := rt.Run(context.Background(), req()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkExchangeWithoutRule and BenchmarkExchangeWithRule run the same
+// ES256 JWT -> JWT exchange, the second with the 30-line reference rule;
+// scripts/bench.d/mapping-rules.sh prints the rule's share.
+func BenchmarkExchangeWithoutRule(b *testing.B) { benchExchange(b, "http://appliesto/bench-without-rule") }
+
+// BenchmarkExchangeWithRule: see BenchmarkExchangeWithoutRule.
+func BenchmarkExchangeWithRule(b *testing.B) { benchExchange(b, "http://appliesto/bench-with-rule") }
+
+// cpuTime is the process's user+system CPU time: on a shared machine the
+// wall-clock ns/op includes waiting for a core.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
