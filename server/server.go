@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -146,7 +148,10 @@ func (s *Server) buildEntry(rt Runtime) (*routerEntry, error) {
 	r.NotFoundHandler = s.metrics.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusNotFound, ErrorBody{Error: "not_found", Description: "no such endpoint"})
 	}))
-	r.MethodNotAllowedHandler = s.metrics.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.MethodNotAllowedHandler = s.metrics.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if allow := allowedMethods(r, req.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
 		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: "invalid_request", Description: "method not allowed"})
 	}))
 	seen := map[string]string{}
@@ -425,4 +430,26 @@ func (s *Server) Reload(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// allowedMethods lists the methods the routes for path accept, for the
+// Allow header of a 405 answer (RFC 9110 §15.5.6).
+func allowedMethods(r *mux.Router, path string) string {
+	var methods []string
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		re, err := route.GetPathRegexp()
+		if err != nil {
+			return nil
+		}
+		if ok, _ := regexp.MatchString(re, path); !ok {
+			return nil
+		}
+		ms, err := route.GetMethods()
+		if err == nil {
+			methods = append(methods, ms...)
+		}
+		return nil
+	})
+	sort.Strings(methods)
+	return strings.Join(slices.Compact(methods), ", ")
 }

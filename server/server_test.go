@@ -316,6 +316,18 @@ func TestAPIDebugOutput(t *testing.T) {
 	}
 }
 
+func TestMethodNotAllowed(t *testing.T) {
+	f := newFixture(t, "")
+	resp, err := http.Get(f.http.URL + APIPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+		t.Fatalf("GET %s: %d Allow=%q", APIPath, resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
 func TestRequestID(t *testing.T) {
 	f := newFixture(t, "")
 	resp, _ := f.do(call{body: okBody, user: "plain", pass: "plain secret+%", requestID: "abc-123"})
