@@ -241,6 +241,7 @@ func (a *App) tokenExchange(x *exchange, client *clients.Client) error {
 	// The chain decides what a token exchange issues (an opaque issue step
 	// makes opaque tokens); access_token_format applies to the grants
 	// where chainsts acts as the client's authorization server.
+	audit(ctx, GrantTokenExchange, clientID, resp.Chain, tok)
 	fields := []field{{"access_token", string(tok.Data)}, {"issued_token_type", tok.Type}}
 	if tok.IsAccessToken {
 		fields = append(fields, field{"token_type", "Bearer"})
@@ -525,10 +526,18 @@ func (a *App) issueAccessToken(x *exchange, g *grant, rt server.Runtime, r *sts.
 	if err != nil {
 		return err
 	}
+	audit(ctx, g.grantType, r.ClientID, resp.Chain, tok)
 	typ := "Bearer"
 	if !tok.IsAccessToken {
 		typ = "N_A"
 	}
 	x.reply(http.StatusOK, appendExpiry([]field{{"access_token", string(tok.Data)}, {"token_type", typ}}, tok, r.Scopes))
 	return nil
+}
+
+// audit writes the one line per issued token (PRODUCT §9.4): grant, client,
+// chain, the token's fingerprint and expiry, never the token.
+func audit(ctx context.Context, grant, clientID, chain string, tok *sts.Token) {
+	server.Logger(ctx).Info("token issued", "grant", grant, "client_id", clientID, "chain", chain,
+		"token", server.Fingerprint(tok.Data), "expires_at", tok.ExpiresAt.UTC().Format(time.RFC3339))
 }
