@@ -251,7 +251,7 @@ func jsonXMLValue(v any, lim Limits) (XML, bool, error) {
 	if !ok {
 		return "", true, fmt.Errorf("%s: want a string, got %s", xmlValueKey, KindOf(raw))
 	}
-	x, err := parseXMLFragmentLimits(s, lim, nil)
+	x, err := parseXMLFragmentLimits(s, lim)
 	if err != nil {
 		return "", true, fmt.Errorf("%s: %w", xmlValueKey, err)
 	}

@@ -62,7 +62,7 @@ func ParseXML(data []byte) (*STSUU, error) {
 // predefined ones, and refuses documents above lim.
 func ParseXMLLimits(data []byte, lim Limits) (*STSUU, error) {
 	lim = lim.withDefaults()
-	root, err := readXMLTree(data, lim, nil)
+	root, err := readXMLTree(data, lim)
 	if err != nil {
 		return nil, fmt.Errorf("stsuu xml: %w", err)
 	}
@@ -247,7 +247,7 @@ func readXMLValue(n *xnode, lim Limits) (any, error) {
 		}
 		return nil, nil
 	case KindXML:
-		x, err := parseXMLFragmentLimits(n.textContent(), lim, nil)
+		x, err := parseXMLFragmentLimits(n.textContent(), lim)
 		if err != nil {
 			return nil, fmt.Errorf("Value of type xml: %w", err)
 		}
@@ -481,7 +481,7 @@ func writeXMLValue(b *strings.Builder, v any) {
 		writeJSONString(&buf, s)
 		writeTypedXMLValue(b, KindString, buf.String())
 	case KindXML:
-		x, err := parseXMLFragmentLimits(string(v.(XML)), Limits{MaxBytes: len(v.(XML)) + 1}, nil)
+		x, err := parseXMLFragmentLimits(string(v.(XML)), Limits{MaxBytes: len(v.(XML)) + 1})
 		if err == nil && strings.Contains(string(x), "<") {
 			b.WriteString("<stsuuser:Value>")
 			b.WriteString(string(x))

@@ -2,6 +2,7 @@ package sts
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -398,5 +399,38 @@ func TestLargeDocumentsMerge(t *testing.T) {
 	}
 	if d := Diff(ux, ux.Clone()); len(d) != 0 {
 		t.Errorf("diff of a clone: %v", d)
+	}
+}
+
+// TestHostileShapes parses documents shaped to make a naive reader
+// quadratic (text split by thousands of comments; thousands of namespace
+// declarations in scope of thousands of elements) and checks the result.
+func TestHostileShapes(t *testing.T) {
+	const open = `<a:STSUniversalUser xmlns:a="urn:ibm:names:ITFIM:1.0:stsuuser">`
+	split := open + `<a:AttributeList><a:Attribute name="x"><a:Value>` + strings.Repeat("ab<!---->", 100000) + `</a:Value></a:Attribute></a:AttributeList></a:STSUniversalUser>`
+	u, err := ParseXML([]byte(split))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := StringValue(u.Attributes.Get("x").Value()); got != strings.Repeat("ab", 100000) {
+		t.Errorf("split text: %d bytes", len(got))
+	}
+	var b strings.Builder
+	b.WriteString(`<a:STSUniversalUser xmlns:a="urn:ibm:names:ITFIM:1.0:stsuuser"`)
+	for i := range 5000 {
+		fmt.Fprintf(&b, ` xmlns:p%d="urn:%d"`, i, i)
+	}
+	b.WriteString(`><a:AttributeList><a:Attribute name="x"><a:Value>`)
+	for range 10000 {
+		b.WriteString(`<p7 xmlns:q="urn:q"/>`)
+	}
+	b.WriteString(`<p4999:e/></a:Value></a:Attribute></a:AttributeList></a:STSUniversalUser>`)
+	u, err = ParseXML([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := string(u.Attributes.Get("x").Value().(XML))
+	if !strings.HasSuffix(x, `<p4999:e xmlns:p4999="urn:4999"/>`) || strings.Count(x, "<p7") != 10000 {
+		t.Errorf("namespaced value: %q...", truncate(x, 80))
 	}
 }

@@ -27,15 +27,20 @@ const xmlNamespaceURI = "http://www.w3.org/XML/1998/namespace"
 // xnode is an element or, when elem is false, a run of text.
 type xnode struct {
 	elem     bool
-	text     string // text nodes only
+	text     string // text nodes only, set from buf when the element ends
+	buf      []byte
 	prefix   string
 	local    string
 	space    string  // resolved namespace URI
 	attrs    []xattr // in document order, namespace declarations included
 	children []*xnode
-	// scope maps prefixes ("" for the default namespace) to URIs, as in
-	// effect on this element.
-	scope map[string]string
+	// ns holds the namespace declarations made on this element, prefix
+	// ("" for the default namespace) to URI; lookups walk up through
+	// parent. (Copying the whole scope into every element would let a
+	// document with many declarations and many elements cost quadratic
+	// time.)
+	ns     map[string]string
+	parent *xnode
 }
 
 type xattr struct {
@@ -96,10 +101,8 @@ func (n *xnode) textContent() string {
 
 var errXMLDirective = errors.New("DTDs and other <! directives are not allowed")
 
-// readXMLTree parses data into a tree with one root element. parentScope
-// holds the namespace bindings in effect around the root (nil for a
-// document).
-func readXMLTree(data []byte, lim Limits, parentScope map[string]string) (*xnode, error) {
+// readXMLTree parses data into a tree with one root element.
+func readXMLTree(data []byte, lim Limits) (*xnode, error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
 		return nil, fmt.Errorf("document is %d bytes, larger than the limit of %d", len(data), lim.MaxBytes)
@@ -110,10 +113,6 @@ func readXMLTree(data []byte, lim Limits, parentScope map[string]string) (*xnode
 		root  *xnode
 		stack []*xnode
 	)
-	baseScope := parentScope
-	if baseScope == nil {
-		baseScope = map[string]string{}
-	}
 	for {
 		tok, err := d.RawToken()
 		if err == io.EOF {
@@ -130,11 +129,11 @@ func readXMLTree(data []byte, lim Limits, parentScope map[string]string) (*xnode
 			if len(stack)+1 > lim.MaxDepth {
 				return nil, fmt.Errorf("elements nested deeper than the limit of %d", lim.MaxDepth)
 			}
-			scope := baseScope
+			var parent *xnode
 			if len(stack) > 0 {
-				scope = stack[len(stack)-1].scope
+				parent = stack[len(stack)-1]
 			}
-			n, err := newXNode(t, scope)
+			n, err := newXNode(t, parent)
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %w", lineOf(data, d.InputOffset()), err)
 			}
@@ -153,6 +152,11 @@ func readXMLTree(data []byte, lim Limits, parentScope map[string]string) (*xnode
 			if t.Name.Space != top.prefix || t.Name.Local != top.local {
 				return nil, fmt.Errorf("line %d: element <%s> closed by </%s>", lineOf(data, d.InputOffset()), top.qname(), rawQName(t.Name))
 			}
+			for _, c := range top.children {
+				if !c.elem {
+					c.text, c.buf = string(c.buf), nil
+				}
+			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) == 0 {
@@ -163,9 +167,12 @@ func readXMLTree(data []byte, lim Limits, parentScope map[string]string) (*xnode
 			}
 			p := stack[len(stack)-1]
 			if k := len(p.children); k > 0 && !p.children[k-1].elem {
-				p.children[k-1].text += string(t)
+				// Text split by comments or CDATA sections: grow a buffer
+				// rather than concatenate strings, which would be quadratic
+				// on "a<!---->a<!---->...".
+				p.children[k-1].buf = append(p.children[k-1].buf, t...)
 			} else {
-				p.children = append(p.children, &xnode{text: string(t)})
+				p.children = append(p.children, &xnode{buf: append([]byte(nil), t...)})
 			}
 		case xml.Directive:
 			return nil, errXMLDirective
@@ -199,13 +206,12 @@ func lineOf(data []byte, off int64) int {
 }
 
 // newXNode builds an element from a raw start tag, applying its namespace
-// declarations on top of the parent's scope.
-func newXNode(t xml.StartElement, parent map[string]string) (*xnode, error) {
-	n := &xnode{elem: true, prefix: t.Name.Space, local: t.Name.Local, scope: parent}
+// declarations.
+func newXNode(t xml.StartElement, parent *xnode) (*xnode, error) {
+	n := &xnode{elem: true, prefix: t.Name.Space, local: t.Name.Local, parent: parent}
 	if n.local == "" || strings.Contains(n.local, ":") {
 		return nil, fmt.Errorf("invalid element name %q", rawQName(t.Name))
 	}
-	copied := false
 	seen := make(map[string]bool, len(t.Attr))
 	for _, a := range t.Attr {
 		q := rawQName(a.Name)
@@ -228,17 +234,12 @@ func newXNode(t xml.StartElement, parent map[string]string) (*xnode, error) {
 		if p != "" && xa.value == "" {
 			return nil, fmt.Errorf("element <%s> undeclares prefix %q", n.qname(), p)
 		}
-		if !copied {
-			m := make(map[string]string, len(parent)+1)
-			for k, v := range parent {
-				m[k] = v
-			}
-			n.scope = m
-			copied = true
+		if n.ns == nil {
+			n.ns = make(map[string]string, 1)
 		}
-		n.scope[p] = xa.value
+		n.ns[p] = xa.value
 	}
-	sp, err := resolvePrefix(n.scope, n.prefix, true)
+	sp, err := resolvePrefix(n, n.prefix, true)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +249,7 @@ func newXNode(t xml.StartElement, parent map[string]string) (*xnode, error) {
 		if a.isDecl() || a.prefix == "" {
 			continue
 		}
-		if a.space, err = resolvePrefix(n.scope, a.prefix, false); err != nil {
+		if a.space, err = resolvePrefix(n, a.prefix, false); err != nil {
 			return nil, err
 		}
 	}
@@ -268,11 +269,22 @@ func newXNode(t xml.StartElement, parent map[string]string) (*xnode, error) {
 	return n, nil
 }
 
-func resolvePrefix(scope map[string]string, prefix string, element bool) (string, error) {
+// lookupNS returns the URI bound to prefix at n.
+func lookupNS(n *xnode, prefix string) (string, bool) {
+	for x := n; x != nil; x = x.parent {
+		if uri, ok := x.ns[prefix]; ok {
+			return uri, true
+		}
+	}
+	return "", false
+}
+
+func resolvePrefix(n *xnode, prefix string, element bool) (string, error) {
 	switch prefix {
 	case "":
 		if element {
-			return scope[""], nil
+			uri, _ := lookupNS(n, "")
+			return uri, nil
 		}
 		return "", nil
 	case "xml":
@@ -280,7 +292,7 @@ func resolvePrefix(scope map[string]string, prefix string, element bool) (string
 	case "xmlns":
 		return "", fmt.Errorf("the xmlns prefix is reserved")
 	}
-	uri, ok := scope[prefix]
+	uri, ok := lookupNS(n, prefix)
 	if !ok {
 		return "", fmt.Errorf("undeclared namespace prefix %q", prefix)
 	}
@@ -294,7 +306,7 @@ func resolvePrefix(scope map[string]string, prefix string, element bool) (string
 // declarations it relies on made explicit. DTDs and entity declarations are
 // refused, and the DefaultLimits apply.
 func ParseXMLFragment(s string) (XML, error) {
-	return parseXMLFragmentLimits(s, DefaultLimits, nil)
+	return parseXMLFragmentLimits(s, DefaultLimits)
 }
 
 // fragmentWrapper wraps fragment content so that the tree reader can parse
@@ -302,7 +314,7 @@ func ParseXMLFragment(s string) (XML, error) {
 // early.
 const fragmentWrapper = "chainsts-fragment"
 
-func parseXMLFragmentLimits(s string, lim Limits, scope map[string]string) (XML, error) {
+func parseXMLFragmentLimits(s string, lim Limits) (XML, error) {
 	lim = lim.withDefaults()
 	if len(s) > lim.MaxBytes {
 		return "", fmt.Errorf("XML value is %d bytes, larger than the limit of %d", len(s), lim.MaxBytes)
@@ -313,7 +325,7 @@ func parseXMLFragmentLimits(s string, lim Limits, scope map[string]string) (XML,
 	data = append(data, "</"+fragmentWrapper+">"...)
 	lim.MaxBytes += 2*len(fragmentWrapper) + 5
 	lim.MaxDepth++
-	root, err := readXMLTree(data, lim, scope)
+	root, err := readXMLTree(data, lim)
 	if err != nil {
 		return "", err
 	}
@@ -340,7 +352,7 @@ func serializeFragment(n *xnode) string {
 			if declares(c, p) {
 				continue
 			}
-			uri, ok := n.scope[p]
+			uri, ok := lookupNS(n, p)
 			if !ok || (p == "" && uri == "") {
 				continue
 			}
