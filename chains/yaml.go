@@ -20,7 +20,7 @@ import (
 // small file expand exponentially (the "billion laughs" shape).
 const (
 	maxConfigFileSize = 8 << 20
-	maxExpandedNodes  = 500_000
+	maxExpandedNodes  = 100_000
 	// maxDecodeRetries bounds how many problems are collected from one
 	// component's configuration (each problem costs one decode attempt).
 	maxDecodeRetries = 32
