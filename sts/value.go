@@ -223,21 +223,26 @@ func StringValue(v any) string {
 	return fmt.Sprint(v)
 }
 
-// equalNumbers compares two number literals by value. Integers are compared
-// exactly (2^64+1 is not 2^64); other numbers as binary floating point with
-// a 256-bit mantissa, which tells apart any two literals a token could
-// reasonably carry without the cost of exact rational arithmetic on
-// literals like 1e999999999.
+// equalNumbers compares two number literals by value. JSON integers have
+// no leading zeros, so two integer literals are equal only when they are the
+// same text (or both zero: "-0" and "0"); this is exact at any size. Other
+// numbers are compared as binary floating point with a 256-bit mantissa,
+// which tells apart any two literals a token could reasonably carry;
+// literals longer than maxNumberCompare are compared as text, so a hostile
+// document cannot make a comparison expensive.
 func equalNumbers(x, y string) bool {
 	if isIntLiteral(x) && isIntLiteral(y) {
-		ix, ok1 := new(big.Int).SetString(x, 10)
-		iy, ok2 := new(big.Int).SetString(y, 10)
-		return ok1 && ok2 && ix.Cmp(iy) == 0
+		return strings.TrimPrefix(x, "-") == "0" && strings.TrimPrefix(y, "-") == "0"
+	}
+	if len(x) > maxNumberCompare || len(y) > maxNumberCompare {
+		return false
 	}
 	fx, _, err1 := big.ParseFloat(x, 10, 256, big.ToNearestEven)
 	fy, _, err2 := big.ParseFloat(y, 10, 256, big.ToNearestEven)
 	return err1 == nil && err2 == nil && fx.Cmp(fy) == 0
 }
+
+const maxNumberCompare = 400
 
 func isIntLiteral(s string) bool {
 	return s != "" && !strings.ContainsAny(s, ".eE")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,6 +107,11 @@ func TestEqualValues(t *testing.T) {
 		{json.Number("9007199254740993"), json.Number("9007199254740992"), false},
 		{json.Number("18446744073709551617"), json.Number("18446744073709551616"), false},
 		{json.Number("0.1"), json.Number("0.10000000000000001"), false},
+		{json.Number("-0"), json.Number("-0.0"), true},
+		{json.Number("1e999999999"), json.Number("1.0e999999999"), true},
+		{json.Number("123456789012345678901234567890"), json.Number("123456789012345678901234567890.0"), true},
+		// Beyond maxNumberCompare only identical literals are equal.
+		{json.Number(strings.Repeat("9", 500) + ".5"), json.Number(strings.Repeat("9", 500) + ".50"), false},
 		{json.Number("1"), "1", false},
 		{"a", XML("a"), false},
 		{nil, nil, true},
