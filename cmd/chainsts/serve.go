@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +22,7 @@ func init() { addCommand(newServeCmd) }
 
 func newServeCmd() *cobra.Command {
 	var configPath string
+	var watch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the STS server (public and admin listeners)",
@@ -26,17 +30,21 @@ func newServeCmd() *cobra.Command {
 of the configured apps) and the admin listener (/healthz, /readyz, /metrics).
 
 SIGHUP reloads the configuration (a broken configuration is logged and the
-running one keeps serving); SIGTERM or SIGINT shut down gracefully.`,
+running one keeps serving); SIGTERM or SIGINT shut down gracefully. With
+--watch, a change to the configuration files (the file, or the *.yaml and
+*.yml files of the directory) reloads too; files they refer to (rules, keys,
+certificates) still need a SIGHUP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd, configPath)
+			return serve(cmd, configPath, watch)
 		},
 	}
 	addConfigFlag(cmd, &configPath)
+	cmd.Flags().DurationVar(&watch, "watch", 0, "also reload when the configuration files change, checking at this interval (e.g. 2s); 0 disables")
 	return cmd
 }
 
-func serve(cmd *cobra.Command, configPath string) error {
+func serve(cmd *cobra.Command, configPath string, watch time.Duration) error {
 	started := time.Now()
 	log := newLogger(cmd, configPath, "")
 	v, c := buildVersion()
@@ -73,13 +81,16 @@ func serve(cmd *cobra.Command, configPath string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if watch > 0 {
+		go watchConfig(sigCtx, configPath, watch, hup, log)
+	}
 	go func() {
 		for {
 			select {
 			case <-sigCtx.Done():
 				return
 			case <-hup:
-				log.Info("SIGHUP: reloading the configuration")
+				log.Info("reloading the configuration")
 				if err := srv.Reload(sigCtx); err != nil {
 					var ce *chains.ConfigErrors
 					if errors.As(err, &ce) {
@@ -122,4 +133,56 @@ func applyLogLevel(cmd *cobra.Command, log hclog.Logger, m *chains.Manager) {
 			log.Info("log level set", "level", l.Level)
 		}
 	}
+}
+
+// watchConfig sends on reload when the configuration files change. It
+// polls their names, sizes and modification times: simple, portable, and
+// cheap at the intervals that make sense for configuration.
+func watchConfig(ctx context.Context, path string, every time.Duration, reload chan<- os.Signal, log hclog.Logger) {
+	last := configStamp(path)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := configStamp(path)
+		if cur == last {
+			continue
+		}
+		last = cur
+		log.Info("configuration files changed")
+		select {
+		case reload <- syscall.SIGHUP:
+		default:
+			// A reload is already pending.
+		}
+	}
+}
+
+// configStamp summarizes the configuration files' names, sizes and
+// modification times.
+func configStamp(path string) string {
+	files := []string{path}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		files = nil
+		entries, _ := os.ReadDir(path)
+		for _, e := range entries {
+			if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+				files = append(files, filepath.Join(path, n))
+			}
+		}
+	}
+	var b strings.Builder
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			fmt.Fprintf(&b, "%s:missing;", f)
+			continue
+		}
+		fmt.Fprintf(&b, "%s:%d:%d;", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }

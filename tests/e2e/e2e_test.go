@@ -96,13 +96,13 @@ type server struct {
 	done   chan error
 }
 
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
 	bin := chainstsBinary(t)
 	dir := t.TempDir()
 	s := &server{t: t, cfg: filepath.Join(dir, "chainsts.yaml"), done: make(chan error, 1)}
 	s.writeConfig(config("one"))
-	s.cmd = exec.Command(bin, "serve", "--config", s.cfg)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--config", s.cfg}, extraArgs...)...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -330,6 +330,22 @@ func TestServeReloadShutdown(t *testing.T) {
 	// Tokens never reach the log.
 	if logs := s.logText(); strings.Contains(logs, "alice") || strings.Contains(logs, "e2e secret") {
 		t.Errorf("the log holds token or secret material:\n%s", logs)
+	}
+}
+
+func TestServeWatch(t *testing.T) {
+	s := startServer(t, "--watch", "100ms")
+	mark := s.logCount()
+	// A different size makes the change visible even within one mtime tick.
+	s.writeConfig(config("watched-change"))
+	s.waitLog("configuration reloaded", mark)
+	code, out := s.stsRequest(requestBody(), "e2e", "e2e secret+%")
+	if code != 200 || tenantOf(t, out["token"]) != "watched-change" {
+		t.Fatalf("after a watched change: %d %v", code, out)
+	}
+	s.signal(syscall.SIGTERM)
+	if err := <-s.done; err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 }
 
