@@ -4,7 +4,11 @@
 # access token through a chain with one mapping rule, driven by
 # cmd/chainsts-load, which also runs the crypto-only loop (ES256 verify +
 # sign) in the same run and prints the ratio.
-# LOAD_DURATION (default 10s) and LOAD_CONCURRENCY (default 8) tune it.
+# LOAD_DURATION (default 10s) and LOAD_CONCURRENCY (default 8) tune it. The
+# server and the load generator share the machine's cores, so req/s is a
+# floor; the CPU-per-request figures are what the §12 ratio is judged on.
+# The rule's deadline is raised to 2s so that a busy machine measures slow
+# requests instead of failing them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -48,7 +52,7 @@ chains:
     steps:
       - {id: in, module: jwt, mode: validate, config: {issuers: [{iss: https://partner.example, keystore: partner}], aud: ['$base'], algorithms: [ES256]}}
       - {id: policy, module: oauth, mode: map}
-      - {id: rule, module: map, mode: map, config: {rule: department}}
+      - {id: rule, module: map, mode: map, config: {rule: department, timeout: 2s}}
       - {id: out, module: jwt, mode: issue, config: {profile: access_token, iss: '$base', signing: {keystore: internal, alg: ES256}, lifetime: 5m}}
     lookup: {request_type: exchange, token_type: "urn:ietf:params:oauth:token-type:jwt", applies_to: https://api.example}
 YAML
