@@ -74,7 +74,7 @@ func (rt *vmRT) iterator(items []any) *goja.Object {
 }
 
 func (rt *vmRT) containerOf(call goja.FunctionCall) *sts.Attributes {
-	switch p := payload(call.This).(type) {
+	switch p := rt.payload(call.This).(type) {
 	case *sts.Attributes:
 		return p
 	case *sts.Group:
@@ -86,7 +86,7 @@ func (rt *vmRT) containerOf(call goja.FunctionCall) *sts.Attributes {
 }
 
 func (rt *vmRT) attrArg(call goja.FunctionCall, i int, method string) *sts.Attribute {
-	a, ok := payload(call.Argument(i)).(*sts.Attribute)
+	a, ok := rt.payload(call.Argument(i)).(*sts.Attribute)
 	if !ok {
 		panic(rt.vm.NewTypeError("%s: argument %d is not an Attribute", method, i+1))
 	}
@@ -230,7 +230,7 @@ func (rt *vmRT) installSTSUU(native *goja.Object) {
 		},
 		"removeAttribute": func(c goja.FunctionCall) goja.Value {
 			l := rt.containerOf(c)
-			if a, ok := payload(c.Argument(0)).(*sts.Attribute); ok {
+			if a, ok := rt.payload(c.Argument(0)).(*sts.Attribute); ok {
 				return vm.ToValue(l.Remove(a.Name, a.Type) > 0)
 			}
 			return vm.ToValue(removeNameType(l, c) > 0)
@@ -418,7 +418,7 @@ func (rt *vmRT) installSTSUU(native *goja.Object) {
 				rt.throwErr(fmt.Errorf("Group: attributes must be an array of Attribute"))
 			}
 			for _, e := range arr {
-				a, ok := payload(e).(*sts.Attribute)
+				a, ok := rt.payload(e).(*sts.Attribute)
 				if !ok {
 					rt.throwErr(fmt.Errorf("Group: attributes must be an array of Attribute"))
 				}
@@ -510,7 +510,7 @@ func (rt *vmRT) installUserMethods() {
 		},
 		"removeAttribute": func(c goja.FunctionCall) goja.Value {
 			l := &user(c).u.Attributes
-			if a, ok := payload(c.Argument(0)).(*sts.Attribute); ok {
+			if a, ok := rt.payload(c.Argument(0)).(*sts.Attribute); ok {
 				return vm.ToValue(l.Remove(a.Name, a.Type) > 0)
 			}
 			return vm.ToValue(removeNameType(l, c) > 0)
@@ -553,7 +553,7 @@ func (rt *vmRT) installUserMethods() {
 			return sectionObj(user(c), secRST)
 		},
 		"addGroup": func(c goja.FunctionCall) goja.Value {
-			g, ok := payload(c.Argument(0)).(*sts.Group)
+			g, ok := rt.payload(c.Argument(0)).(*sts.Group)
 			if !ok {
 				panic(vm.NewTypeError("addGroup: argument is not a Group"))
 			}
@@ -568,7 +568,7 @@ func (rt *vmRT) installUserMethods() {
 			u := user(c).u
 			name, typ := "", ""
 			typed := false
-			if g, ok := payload(c.Argument(0)).(*sts.Group); ok {
+			if g, ok := rt.payload(c.Argument(0)).(*sts.Group); ok {
 				name, typ, typed = g.Name, g.Type, true
 			} else {
 				name = argStr(c, 0)
@@ -597,7 +597,7 @@ func (rt *vmRT) installUserMethods() {
 			return vm.ToValue(len(user(c).u.Groups))
 		},
 		"addAttributeStatement": func(c goja.FunctionCall) goja.Value {
-			s, ok := payload(c.Argument(0)).(*sts.AttributeStatement)
+			s, ok := rt.payload(c.Argument(0)).(*sts.AttributeStatement)
 			if !ok {
 				panic(vm.NewTypeError("addAttributeStatement: argument is not an AttributeStatement"))
 			}
@@ -656,7 +656,7 @@ func (rt *vmRT) installUserMethods() {
 // string.
 func (rt *vmRT) userFromXMLArg(arg goja.Value) (*sts.STSUU, error) {
 	var text string
-	switch n := payload(arg).(type) {
+	switch n := rt.payload(arg).(type) {
 	case *domNode:
 		text = n.serialize()
 	case *uuHandle:

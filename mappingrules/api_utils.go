@@ -158,7 +158,7 @@ func (rt *vmRT) installUtils(native *goja.Object) {
 			return rt.wrapNode(doc.firstElement())
 		},
 		"xmlElementToString": func(c goja.FunctionCall) goja.Value {
-			n, ok := payload(c.Argument(0)).(*domNode)
+			n, ok := rt.payload(c.Argument(0)).(*domNode)
 			if !ok {
 				return goja.Null()
 			}
@@ -423,13 +423,13 @@ func (rt *vmRT) extractBST(v goja.Value) goja.Value {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return goja.Null()
 	}
-	n, ok := payload(v).(*domNode)
+	n, ok := rt.payload(v).(*domNode)
 	if !ok {
 		o, isObj := v.(*goja.Object)
 		if !isObj {
 			return goja.Null()
 		}
-		n, ok = payload(o.Get("token")).(*domNode)
+		n, ok = rt.payload(o.Get("token")).(*domNode)
 		if !ok {
 			return goja.Null()
 		}

@@ -418,6 +418,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	vm.ClearInterrupt()
 	vm.SetGlobalObject(rt.base)
 	rt.cur = nil
+	defer rt.forgetHosts()
 	reusable = true
 	if runErr != nil {
 		var intr *goja.InterruptedError
@@ -430,7 +431,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	// A rule that redeclares stsuu (var stsuu = new STSUniversalUser())
 	// and fills it means that user: adopt it.
 	if cur := g.Get("stsuu"); cur != userObj {
-		h, ok := payload(cur).(*uuHandle)
+		h, ok := rt.payload(cur).(*uuHandle)
 		if !ok {
 			return nil, reusable, &RuleError{Rule: ev.rule.Name, Message: "the rule replaced the global stsuu with something that is not an STSUniversalUser"}
 		}

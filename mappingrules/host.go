@@ -55,26 +55,39 @@ func reservedKey(k string) bool {
 }
 
 func (rt *vmRT) wrap(v any, proto *goja.Object) *goja.Object {
-	o := rt.vm.NewDynamicObject(&hostObj{v: v})
+	h := &hostObj{v: v}
+	o := rt.vm.NewDynamicObject(h)
 	_ = o.SetPrototype(proto)
+	rt.hosts[o] = h
 	return o
 }
 
-// payload returns the Go value behind a host object, or nil.
-func payload(v goja.Value) any {
+// payload returns the Go value behind a host object, or nil. Host objects
+// are found in the runtime's table rather than through Object.Export, which
+// allocates on every call and payload runs on every API call.
+func (rt *vmRT) payload(v goja.Value) any {
 	o, ok := v.(*goja.Object)
 	if !ok {
 		return nil
 	}
-	h, ok := o.Export().(*hostObj)
-	if !ok {
-		return nil
+	if h, ok := rt.hosts[o]; ok {
+		return h.v
 	}
-	return h.v
+	return nil
+}
+
+// forgetHosts drops the table entries of an evaluation's objects; nothing
+// of an evaluation is reachable after it.
+func (rt *vmRT) forgetHosts() {
+	if len(rt.hosts) > 4096 {
+		rt.hosts = make(map[*goja.Object]*hostObj, 64)
+		return
+	}
+	clear(rt.hosts)
 }
 
 func thisAs[T any](rt *vmRT, call goja.FunctionCall, class string) T {
-	if t, ok := payload(call.This).(T); ok {
+	if t, ok := rt.payload(call.This).(T); ok {
 		return t
 	}
 	panic(rt.vm.NewTypeError("%s method called on an object that is not a %s", class, class))

@@ -181,7 +181,7 @@ func (rt *vmRT) installRequestObjects() {
 	rt.methods(rstr, map[string]method{
 		"setRequestedSecurityToken": func(c goja.FunctionCall) goja.Value {
 			ev := rt.cur
-			n, ok := payload(c.Argument(0)).(*domNode)
+			n, ok := rt.payload(c.Argument(0)).(*domNode)
 			if !ok {
 				panic(vm.NewTypeError("setRequestedSecurityToken: argument is not an XML element"))
 			}
@@ -272,16 +272,16 @@ func (rt *vmRT) localSTSDoRequest(c goja.FunctionCall) goja.Value {
 	} else {
 		req.Depth = 1
 	}
-	if n, ok := payload(baseArg).(*domNode); ok {
+	if n, ok := rt.payload(baseArg).(*domNode); ok {
 		t, err := elementToken(n)
 		if err != nil {
 			rt.throwErr(fmt.Errorf("LocalSTSClient.doRequest: base: %w", err))
 		}
 		req.Base = t
-	} else if u, ok := payload(baseArg).(*uuHandle); ok {
+	} else if u, ok := rt.payload(baseArg).(*uuHandle); ok {
 		req.Base = &sts.Token{Type: sts.TokenTypeSTSUU, Data: u.u.XML()}
 	}
-	if n, ok := payload(claimsArg).(*domNode); ok {
+	if n, ok := rt.payload(claimsArg).(*domNode); ok {
 		if err := setClaims(req, n); err != nil {
 			rt.throwErr(fmt.Errorf("LocalSTSClient.doRequest: claims: %w", err))
 		}

@@ -48,6 +48,8 @@ type vmRT struct {
 	pkgs    map[string]*goja.Object
 	pkgObjs map[*goja.Object]string
 	byPkg   map[string][]string
+	// hosts maps the evaluation's host objects to their payloads.
+	hosts map[*goja.Object]*hostObj
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
 	freezeFn  goja.Callable
 	jsonParse goja.Callable
@@ -65,6 +67,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		byName:  map[string]goja.Value{},
 		pkgs:    map[string]*goja.Object{},
 		pkgObjs: map[*goja.Object]string{},
+		hosts:   map[*goja.Object]*hostObj{},
 	}
 	freeze, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("freeze"))
 	if !ok {

@@ -4,11 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 
 	"github.com/dop251/goja"
 
 	"github.com/chainsts/chainsts/sts"
+)
+
+var (
+	reflectBool    = reflect.TypeOf(true)
+	reflectInt64   = reflect.TypeOf(int64(0))
+	reflectFloat64 = reflect.TypeOf(float64(0))
 )
 
 // maxValueDepth bounds the nesting of objects and arrays a rule can store.
@@ -30,24 +37,29 @@ func (rt *vmRT) toGo(v goja.Value, depth int, budget *int) (any, error) {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil, nil
 	}
-	switch x := v.Export().(type) {
-	case string:
-		if err := spend(budget, len(x)); err != nil {
-			return nil, err
-		}
-		return x, nil
-	case bool:
-		return x, nil
-	case int64:
-		return json.Number(strconv.FormatInt(x, 10)), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("number %v has no JSON form", x)
-		}
-		return sts.NumberFromFloat(x)
-	}
 	o, ok := v.(*goja.Object)
 	if !ok {
+		// Primitives, without Export (which boxes): strings are the
+		// common case on the hot path.
+		if s, ok := v.(goja.String); ok {
+			str := s.String()
+			if err := spend(budget, len(str)); err != nil {
+				return nil, err
+			}
+			return str, nil
+		}
+		switch v.ExportType() {
+		case reflectBool:
+			return v.ToBoolean(), nil
+		case reflectInt64:
+			return json.Number(strconv.FormatInt(v.ToInteger(), 10)), nil
+		case reflectFloat64:
+			f := v.ToFloat()
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("number %v has no JSON form", f)
+			}
+			return sts.NumberFromFloat(f)
+		}
 		return nil, fmt.Errorf("unsupported value %s", v.String())
 	}
 	switch o.ClassName() {
@@ -81,7 +93,7 @@ func (rt *vmRT) toGo(v goja.Value, depth int, budget *int) (any, error) {
 	if list := javaList(o); list != nil {
 		return rt.toGo(list, depth, budget)
 	}
-	if el, ok := payload(o).(*domNode); ok {
+	if el, ok := rt.payload(o).(*domNode); ok {
 		s := el.serialize()
 		if err := spend(budget, len(s)); err != nil {
 			return nil, err
