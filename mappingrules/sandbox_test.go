@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/chainsts/chainsts/sts"
 )
 
@@ -340,5 +342,33 @@ func TestJavaClasses(t *testing.T) {
 	_, err := evalSrc(t, set, "unsupported")
 	if !errors.As(err, &re) || re.Line != 2 {
 		t.Fatalf("error %v, want line 2", err)
+	}
+}
+
+func TestTraceStringLogsRuleAndRequest(t *testing.T) {
+	var buf strings.Builder
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: &buf, JSONFormat: true})
+	set := testSet(t, Config{Inline: map[string]string{
+		"outer": "importMappingRule('inner'); IDMappingExtUtils.traceString('from outer');",
+		"inner": "IDMappingExtUtils.traceString('from inner', 2);",
+	}})
+	r, _ := set.Rule("outer")
+	call := &sts.Call{Request: &sts.Request{ID: "req-42"}, Logger: log}
+	if _, err := r.Evaluate(context.Background(), Input{User: sts.NewSTSUU(), Call: call}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log: %q", buf.String())
+	}
+	for i, want := range []string{`"rule":"inner"`, `"rule":"outer"`} {
+		for _, w := range []string{want, `"request_id":"req-42"`, `"@level":"debug"`} {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("line %d %q lacks %s", i, lines[i], w)
+			}
+		}
+	}
+	if !strings.Contains(lines[0], `"level":"2"`) || !strings.Contains(lines[1], `"message":"from outer"`) {
+		t.Errorf("log: %q", buf.String())
 	}
 }
