@@ -218,11 +218,12 @@ func checkSection(s, path string, groups bool) error {
 // compileRegex compiles a pattern that must match the whole name, as ISAM's
 // REGEXP:(...) criteria do.
 func compileRegex(expr, path string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(`^(?:` + expr + `)$`)
-	if err != nil {
+	// Compile the expression as written first, so an error quotes the
+	// user's text rather than the anchored form.
+	if _, err := regexp.Compile(expr); err != nil {
 		return nil, sts.ConfigErrorf(path, "bad regular expression: %v", err)
 	}
-	return re, nil
+	return regexp.MustCompile(`^(?:` + expr + `)$`), nil
 }
 
 // selector is a compiled Selector.
