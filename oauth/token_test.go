@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/chainsts/chainsts/clients"
+	"github.com/chainsts/chainsts/store"
 )
 
 // want is an expected error answer.
@@ -516,4 +520,31 @@ func containsAny(l []any, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestRunTimeClient authenticates a client created in the store while the
+// server runs, and refuses it once deleted.
+func TestRunTimeClient(t *testing.T) {
+	e := newEnv(t, "")
+	hash, err := clients.HashSecret(clients.Bcrypt, "runtime-secret", clients.HashOptions{BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := clients.EncodeClient(&clients.Client{ID: "late", Secret: hash, Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.st.CreateClient(ctx, &store.ClientRecord{ID: "late", Data: data, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.post("/oauth2/token", "late:runtime-secret", form("grant_type", "client_credentials"))
+	check(t, r, want{status: 200})
+	if c := claimsOf(t, r.body["access_token"].(string)); c["client_id"] != "late" || c["scope"] != "read" {
+		t.Fatalf("claims %v", c)
+	}
+	if err := e.st.DeleteClient(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	check(t, e.post("/oauth2/token", "late:runtime-secret", form("grant_type", "client_credentials")), want{401, "invalid_client"})
 }
