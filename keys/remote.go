@@ -190,6 +190,7 @@ type RemoteSet struct {
 	log       func(msg string, args ...any)
 
 	mu      sync.Mutex
+	cache   jwkset.Storage // the fetched set, read without refetching
 	storage jwkset.Storage
 	kf      keyfunc.Keyfunc
 	limiter *rate.Limiter
@@ -294,11 +295,11 @@ func (r *RemoteSet) initLocked() error {
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
 		HTTPURLs: map[string]jwkset.Storage{r.url: st},
-		// A zero wait would block on the limiter; a millisecond means
-		// "refetch now if the cooldown allows it, else fail at once" (the
-		// limiter refuses waits that would pass the deadline).
-		RateLimitWaitMax:  time.Millisecond,
-		RefreshUnknownKID: r.limiter,
+		// jwkset bounds the refetch with this timeout and makes callers
+		// wait on its limiter; chainsts gates refetches itself (r.limiter,
+		// never waiting) before asking, so jwkset's limiter always allows.
+		RateLimitWaitMax:  r.opts.Timeout,
+		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1),
 	})
 	if err != nil {
 		return err
@@ -307,7 +308,7 @@ func (r *RemoteSet) initLocked() error {
 	if err != nil {
 		return err
 	}
-	r.storage, r.kf = client, kf
+	r.storage, r.kf, r.cache = client, kf, st
 	// The first fetch consumed no cooldown token; the limiter starts full
 	// so the first unknown kid after start-up can refetch.
 	return firstErr
@@ -367,17 +368,22 @@ func (r *RemoteSet) LastSuccess() time.Time {
 }
 
 func (r *RemoteSet) ready() (keyfunc.Keyfunc, jwkset.Storage, error) {
+	kf, st, _, err := r.readyCache()
+	return kf, st, err
+}
+
+func (r *RemoteSet) readyCache() (keyfunc.Keyfunc, jwkset.Storage, jwkset.Storage, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.kf == nil {
 		if time.Now().Before(r.nextInit) {
-			return nil, nil, fmt.Errorf("%w: remote keys not loaded yet", ErrStaleKeys)
+			return nil, nil, nil, fmt.Errorf("%w: remote keys not loaded yet", ErrStaleKeys)
 		}
 		if err := r.initLocked(); err != nil && r.kf == nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrStaleKeys, err)
+			return nil, nil, nil, fmt.Errorf("%w: %v", ErrStaleKeys, err)
 		}
 	}
-	return r.kf, r.storage, nil
+	return r.kf, r.storage, r.cache, nil
 }
 
 // Lookup returns the keys that may verify a token signed with alg under
@@ -387,7 +393,7 @@ func (r *RemoteSet) ready() (keyfunc.Keyfunc, jwkset.Storage, error) {
 // rate limiter); a token without kid is tried against every key bound to
 // alg. Header parameters other than kid and alg are never consulted.
 func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []string) ([]*Key, error) {
-	kf, st, err := r.ready()
+	kf, st, cache, err := r.readyCache()
 	if err != nil {
 		return nil, err
 	}
@@ -396,6 +402,10 @@ func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []strin
 	}
 	var jwks []jwkset.JWK
 	if kid != "" {
+		if _, err := cache.KeyRead(ctx, kid); errors.Is(err, jwkset.ErrKeyNotFound) && !r.limiter.Allow() {
+			// Unknown kid inside the cooldown: fail at once, no fetch.
+			return nil, ErrKeyNotFound
+		}
 		before := r.lastOK.Load()
 		tok := &jwt.Token{Header: map[string]any{"kid": kid, "alg": alg}}
 		if _, err := kf.KeyfuncCtx(ctx)(tok); err != nil {
