@@ -134,6 +134,7 @@ func (rt *vmRT) installUtils(native *goja.Object) {
 	})
 	cacheObj := vm.NewObject()
 	_ = cacheObj.SetPrototype(cacheProto)
+	rt.hidden = append(rt.hidden, cacheObj, cacheProto)
 
 	utils := map[string]method{
 		"traceString": func(c goja.FunctionCall) goja.Value {

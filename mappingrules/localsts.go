@@ -213,6 +213,7 @@ func (rt *vmRT) installRequestObjects() {
 		},
 	})
 	rt.response = vm.NewObject()
+	rt.hidden = append(rt.hidden, addrProto, rst, rstr, rt.request, rt.response)
 	get := func(goja.FunctionCall) goja.Value { return rstr }
 	rt.methods(rt.response, map[string]method{
 		"getRequestSecurityTokenResponse": get,

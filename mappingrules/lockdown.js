@@ -104,6 +104,8 @@
 		getDesc(function () { 'use strict'; return arguments; }(), 'callee').get,
 		(function () { return arguments; })()
 	];
+	N.roots.forEach(function (o) { roots.push(o); });
+	N.hidden.forEach(function (o) { roots.push(o); });
 	var seen = new Set();
 	var queue = [];
 	function visit(o) {

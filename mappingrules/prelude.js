@@ -222,6 +222,9 @@
 		randomUUID: function () { var s = N.uuid(); return { toString: function () { return s; } }; }
 	};
 
+	// Reached only through instances: the lockdown freezes them too.
+	N.hidden = [JavaIterator, Entry];
+
 	N.defineClass('java.util.ArrayList', ArrayList);
 	N.defineClass('java.util.LinkedList', function LinkedList(init) { return new ArrayList(init); });
 	N.defineClass('java.util.HashMap', HashMap);

@@ -48,6 +48,9 @@ type vmRT struct {
 	pkgs    map[string]*goja.Object
 	pkgObjs map[*goja.Object]string
 	byPkg   map[string][]string
+	// hidden collects objects for the lockdown to freeze that no global
+	// property reaches.
+	hidden []goja.Value
 	// hosts maps the evaluation's host objects to their payloads.
 	hosts map[*goja.Object]*hostObj
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
@@ -90,6 +93,18 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		return nil, fmt.Errorf("rule prelude: %w", err)
 	}
 	rt.installPackages()
+	// Objects the lockdown cannot reach from the global object: prototypes
+	// of objects only methods return, the shared stsrequest/stsresponse,
+	// and the Java classes (reached through the Packages proxies).
+	rt.hidden = append(rt.hidden, rt.contProto, rt.iterProto, rt.nodeProto, rt.docProto, rt.listProto)
+	for _, name := range rt.sortedClassNames() {
+		rt.hidden = append(rt.hidden, rt.byName[name])
+	}
+	hidden := make([]any, len(rt.hidden))
+	for i, o := range rt.hidden {
+		hidden[i] = o
+	}
+	_ = native.Set("roots", vm.NewArray(hidden...))
 	if _, err := vm.RunProgram(lockdownPrg); err != nil {
 		return nil, fmt.Errorf("rule lockdown: %w", err)
 	}
@@ -188,6 +203,15 @@ func pkgOf(name string) string {
 	return ""
 }
 
+func (rt *vmRT) sortedClassNames() []string {
+	names := make([]string, 0, len(rt.byName))
+	for n := range rt.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // pkgClasses lists, per package, the classes importPackage defines (the
 // java.lang classes that would shadow JavaScript built-ins excepted). It
 // is computed once: the class table is complete before any rule runs.
@@ -196,12 +220,7 @@ func (rt *vmRT) pkgClasses() map[string][]string {
 		return rt.byPkg
 	}
 	rt.byPkg = map[string][]string{}
-	names := make([]string, 0, len(rt.byName))
-	for n := range rt.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range rt.sortedClassNames() {
 		p := pkgOf(n)
 		if p == "java.lang" && jsBuiltinNames[shortName(n)] {
 			continue

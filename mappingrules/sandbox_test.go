@@ -223,6 +223,22 @@ Object.getPrototypeOf(function*(){}).polluted = 1;
 try { Object.defineProperty(Object.prototype, 'defined', { value: 1 }); } catch (e) {}
 try { Object.setPrototypeOf(Packages.java.util, { x: 1 }); } catch (e) {}
 try { Packages.com.polluted = 1; } catch (e) {}
+Object.getPrototypeOf(stsuu.getAttributeContainer()).getAttributeValueByName = function () { return 'hijacked'; };
+Object.getPrototypeOf(stsuu.getGroups()).hasNext = function () { return 'hijacked'; };
+var doc = stsuu.toXML();
+Object.getPrototypeOf(doc).getDocumentElement = function () { return 'hijacked'; };
+Object.getPrototypeOf(doc.getDocumentElement()).getLocalName = function () { return 'hijacked'; };
+Object.getPrototypeOf(doc.getElementsByTagName('x')).getLength = function () { return 'hijacked'; };
+IDMappingExtUtils.getIDMappingExtCache().get = function () { return 'hijacked'; };
+Object.getPrototypeOf(IDMappingExtUtils.getIDMappingExtCache()).exists = function () { return 'hijacked'; };
+try { stsresponse.getRequestSecurityTokenResponse().setRequestedSecurityToken = null; } catch (e) {}
+try { stsresponse.getRequestSecurityTokenResponse = function () { return 'hijacked'; }; } catch (e) {}
+java.util.ArrayList.prototype.size = function () { return 'hijacked'; };
+java.util.HashMap.prototype.get = function () { return 'hijacked'; };
+Object.getPrototypeOf(new java.util.ArrayList().iterator()).hasNext = function () { return 'hijacked'; };
+var hm = new java.util.HashMap(); hm.put('k', 'v');
+try { Object.getPrototypeOf(hm.entrySet().toArray()[0]).getKey = function () { return 'hijacked'; }; } catch (e) {}
+java.lang.Integer.parseInt = function () { return 'hijacked'; };
 var e = new Error(); e.name = 'Custom'; if (e.name !== 'Custom') throw new Error('instance assignment broken');
 var o = {}; o.toString = function () { return 'own'; }; if (String(o) !== 'own') throw new Error('override broken');
 `
@@ -245,6 +261,21 @@ var n = 0; for (var y of [1, 2]) n++; if (n !== 2) leaks.push('ArrayIteratorProt
 if (Object.getPrototypeOf(function*(){}).polluted) leaks.push('GeneratorFunction.prototype');
 if (({}).defined) leaks.push('defineProperty');
 if (Object.getPrototypeOf(Packages.java.util) !== Object.getPrototypeOf(function () {})) leaks.push('Packages');
+if (stsuu.getAttributeContainer().getAttributeValueByName('nope') !== null) leaks.push('container prototype');
+if (stsuu.getGroups().hasNext() !== false) leaks.push('iterator prototype');
+var doc = stsuu.toXML();
+if (typeof doc.getDocumentElement() !== 'object') leaks.push('document prototype');
+if (doc.getDocumentElement().getLocalName() !== 'STSUniversalUser') leaks.push('element prototype');
+if (doc.getElementsByTagName('x').getLength() !== 0) leaks.push('node list prototype');
+if (IDMappingExtUtils.getIDMappingExtCache().get('nope') !== null) leaks.push('cache object');
+if (IDMappingExtUtils.getIDMappingExtCache().exists('nope') !== false) leaks.push('cache prototype');
+if (typeof stsresponse.getRequestSecurityTokenResponse().setRequestedSecurityToken !== 'function') leaks.push('stsresponse');
+if (new java.util.ArrayList().size() !== 0) leaks.push('ArrayList.prototype');
+if (new java.util.HashMap().get('x') !== null) leaks.push('HashMap.prototype');
+if (new java.util.ArrayList().iterator().hasNext() !== false) leaks.push('Java iterator prototype');
+var hm = new java.util.HashMap(); hm.put('k', 'v');
+if (hm.entrySet().toArray()[0].getKey() !== 'k') leaks.push('Map entry prototype');
+if (java.lang.Integer.parseInt('7') !== 7) leaks.push('java.lang.Integer');
 if (leaks.length) throw new Error('leaked: ' + leaks.join(', '));
 `
 
