@@ -487,7 +487,9 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 	case errors.As(err, &exc):
 		stack = exc.Stack()
 		re.Message = exc.Value().String()
-		re.Cause = exc.Unwrap()
+		if o, ok := exc.Value().(*goja.Object); ok {
+			re.Cause = rt.errs[o]
+		}
 		if re.Cause != nil {
 			// A Go error thrown by the API: its own text, without goja's
 			// "GoError:" prefix.

@@ -79,6 +79,7 @@ func (rt *vmRT) payload(v goja.Value) any {
 // forgetHosts drops the table entries of an evaluation's objects; nothing
 // of an evaluation is reachable after it.
 func (rt *vmRT) forgetHosts() {
+	clear(rt.errs)
 	if len(rt.hosts) > 4096 {
 		rt.hosts = make(map[*goja.Object]*hostObj, 64)
 		return

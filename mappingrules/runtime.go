@@ -53,6 +53,8 @@ type vmRT struct {
 	hidden []goja.Value
 	// hosts maps the evaluation's host objects to their payloads.
 	hosts map[*goja.Object]*hostObj
+	// errs maps the evaluation's thrown API errors to their Go errors.
+	errs map[*goja.Object]error
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
 	freezeFn  goja.Callable
 	jsonParse goja.Callable
@@ -71,6 +73,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		pkgs:    map[string]*goja.Object{},
 		pkgObjs: map[*goja.Object]string{},
 		hosts:   map[*goja.Object]*hostObj{},
+		errs:    map[*goja.Object]error{},
 	}
 	freeze, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("freeze"))
 	if !ok {
@@ -320,12 +323,23 @@ type NotSupportedError struct{ Name string }
 func (e *NotSupportedError) Error() string { return "not supported in chainsts: " + e.Name }
 
 func (rt *vmRT) notSupported(name string) *goja.Object {
-	return rt.vm.NewGoError(&NotSupportedError{Name: name})
+	return rt.jsError(&NotSupportedError{Name: name})
 }
 
 // throwErr turns a Go error into a JavaScript exception.
 func (rt *vmRT) throwErr(err error) {
-	panic(rt.vm.NewGoError(err))
+	panic(rt.jsError(err))
+}
+
+// jsError makes the JavaScript error object for a Go error. goja's GoError
+// would carry the Go value itself (its "value" property, reflected into
+// JavaScript); the rule gets only the message, and the Go error is kept in
+// a table for the rule's failure.
+func (rt *vmRT) jsError(err error) *goja.Object {
+	o := rt.vm.NewGoError(err)
+	_ = o.Delete("value")
+	rt.errs[o] = err
+	return o
 }
 
 func (rt *vmRT) limits() Limits {

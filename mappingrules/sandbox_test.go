@@ -403,3 +403,21 @@ func TestTraceStringLogsRuleAndRequest(t *testing.T) {
 		t.Errorf("log: %q", buf.String())
 	}
 }
+
+// Errors thrown by the API carry their message only: no Go value reaches
+// the rule (SECURITY §3.5).
+func TestThrownErrorsExposeNoGoValues(t *testing.T) {
+	set := testSet(t, Config{Inline: map[string]string{"r": `
+try { IDMappingExtUtils.throwSTSException("denied"); } catch (e) {
+	if (e.value !== undefined || e.message !== "throwSTSException: denied") throw new Error("exposed: " + Object.keys(e) + " " + e.message);
+}
+try { com.ibm.security.access.user.UserLookupHelper.x; } catch (e) {
+	if (e.value !== undefined) throw new Error("exposed");
+}
+IDMappingExtUtils.throwSTSException("finally");`}})
+	_, err := evalSrc(t, set, "r")
+	var exc *STSException
+	if !errors.As(err, &exc) || exc.Err.Description != "finally" {
+		t.Fatalf("error %v, want the STS exception", err)
+	}
+}
