@@ -124,6 +124,27 @@ func TestTokenEndpointRequestErrors(t *testing.T) {
 		{"malformed scope", func() result {
 			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "scope", "re\"ad"))
 		}, want{400, "invalid_scope"}},
+		{"client assertion for another audience", func() result {
+			return e.post("/oauth2/token", "", clientAssertionForm(e.clientAssertion(func(c map[string]any) { c["aud"] = "https://elsewhere" })))
+		}, want{401, "invalid_client"}},
+		{"expired client assertion", func() result {
+			now := time.Now().Unix()
+			return e.post("/oauth2/token", "", clientAssertionForm(e.clientAssertion(func(c map[string]any) { c["iat"], c["exp"] = now-300, now-120 })))
+		}, want{401, "invalid_client"}},
+		{"client assertion signed by another key", func() result {
+			return e.post("/oauth2/token", "", clientAssertionForm(e.idp.sign(t, map[string]any{"alg": "ES256", "kid": "pkj-1"},
+				map[string]any{"iss": "pkj", "sub": "pkj", "aud": issuer, "exp": time.Now().Unix() + 60, "jti": randID()})))
+		}, want{401, "invalid_client"}},
+		{"replayed client assertion", func() result {
+			f := clientAssertionForm(e.clientAssertion(nil))
+			e.post("/oauth2/token", "", f)
+			return e.post("/oauth2/token", "", f)
+		}, want{401, "invalid_client"}},
+		{"unknown client_assertion_type", func() result {
+			f := clientAssertionForm(e.clientAssertion(nil))
+			f.Set("client_assertion_type", "urn:example:saml")
+			return e.post("/oauth2/token", "", f)
+		}, want{401, "invalid_client"}},
 		{"unknown format", func() result {
 			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "format", "yaml"))
 		}, want{400, "invalid_request"}},
@@ -547,4 +568,9 @@ func TestRunTimeClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, e.post("/oauth2/token", "late:runtime-secret", form("grant_type", "client_credentials")), want{401, "invalid_client"})
+}
+
+func clientAssertionForm(assertion string) url.Values {
+	return form("grant_type", "client_credentials",
+		"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion", assertion)
 }
