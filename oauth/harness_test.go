@@ -143,6 +143,7 @@ type env struct {
 	pkj      *ecKey // the private_key_jwt client's key
 	st       *storetest.Failing
 	storeKey string
+	cfgPath  string
 }
 
 // newEnv writes the test configuration and starts a server on it.
@@ -237,6 +238,7 @@ chains:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	e.cfgPath = path
 	log := hclog.NewNullLogger()
 	if testing.Verbose() {
 		log = hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: os.Stderr})

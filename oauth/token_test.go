@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -573,4 +574,44 @@ func TestRunTimeClient(t *testing.T) {
 func clientAssertionForm(assertion string) url.Values {
 	return form("grant_type", "client_credentials",
 		"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion", assertion)
+}
+
+// TestReload checks that the endpoints follow a configuration reload: the
+// routes of the new runtime serve the new clients and issuer, and the store
+// (same driver and path) keeps its state across the swap.
+func TestReload(t *testing.T) {
+	e := newEnv(t, "")
+	r := e.post("/oauth2/token", "gw:"+secret, form("grant_type", "client_credentials"))
+	check(t, r, want{status: 200})
+	handle := r.body["access_token"].(string)
+
+	b, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "scopes: [read], grant_types: [client_credentials]", "scopes: [read, write], grant_types: [client_credentials]", 1)
+	cfg = strings.Replace(cfg, "issuer: "+issuer+"\n", "issuer: https://sts2.test\n", 1)
+	if cfg == string(b) {
+		t.Fatal("test configuration did not change")
+	}
+	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.mgr.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(e.srv.URL + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	json.NewDecoder(resp.Body).Decode(&meta)
+	resp.Body.Close()
+	if meta["issuer"] != "https://sts2.test" {
+		t.Fatalf("issuer after reload %v", meta["issuer"])
+	}
+	check(t, e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials", "scope", "write")), want{status: 200})
+	if r := e.post("/oauth2/introspect", app, form("token", handle)); r.body["active"] != true {
+		t.Fatalf("opaque token lost across reload: %s", r.raw)
+	}
 }
