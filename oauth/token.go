@@ -538,6 +538,10 @@ func (a *App) issueAccessToken(x *exchange, g *grant, rt server.Runtime, r *sts.
 // audit writes the one line per issued token (PRODUCT §9.4): grant, client,
 // chain, the token's fingerprint and expiry, never the token.
 func audit(ctx context.Context, grant, clientID, chain string, tok *sts.Token) {
-	server.Logger(ctx).Info("token issued", "grant", grant, "client_id", clientID, "chain", chain,
+	log := server.Logger(ctx)
+	if !log.IsInfo() {
+		return // the fingerprint costs a hash; skip it when nobody reads it
+	}
+	log.Info("token issued", "grant", grant, "client_id", clientID, "chain", chain,
 		"token", server.Fingerprint(tok.Data), "expires_at", tok.ExpiresAt.UTC().Format(time.RFC3339))
 }
