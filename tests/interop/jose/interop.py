@@ -51,6 +51,7 @@ mine.make_signed_token(peer)
 out = post({"request_type": "validate", "applies_to": "urn:interop:exchange", "token": mine.serialize()})
 claims = pyjwt.decode(out["token"], client.get_signing_key_from_jwt(out["token"]).key, algorithms=["ES256"], audience="python")
 check(claims["sub"] == "py-user", "chainsts validates a jwcrypto token and re-issues for its subject")
+check(claims["amount"] == 12.5 and claims["tags"] == ["a", "b"], "claim JSON types survive validate -> issue (number, array)")
 
 # 3. A tampered peer token is refused.
 bad = mine.serialize()[:-4] + ("AAAA" if not mine.serialize().endswith("AAAA") else "BBBB")
