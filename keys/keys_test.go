@@ -2,12 +2,14 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -153,5 +155,41 @@ func TestThumbprintRFC7638(t *testing.T) {
 	}
 	if want := "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
 		t.Fatalf("thumbprint %s, want %s", got, want)
+	}
+}
+
+// hsmSigner stands in for a hardware or KMS signer: only crypto.Signer,
+// no access to the private key.
+type hsmSigner struct {
+	k     *ecdsa.PrivateKey
+	calls int
+}
+
+func (s *hsmSigner) Public() crypto.PublicKey { return &s.k.PublicKey }
+func (s *hsmSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.calls++
+	return s.k.Sign(r, digest, opts)
+}
+
+func TestExternalSigner(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	s := &hsmSigner{k: priv}
+	k, err := NewKey(KeyOptions{Key: crypto.Signer(s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Alg != "ES384" || k.Private != nil || !k.CanSign() {
+		t.Fatalf("external signer key: alg %s private %v", k.Alg, k.Private != nil)
+	}
+	in := []byte("header.payload")
+	sig, err := k.Sign(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sig) != 96 || s.calls != 1 {
+		t.Fatalf("signature %d bytes (want raw r||s of 96), %d signer calls", len(sig), s.calls)
+	}
+	if err := k.VerifyBytes("ES384", in, sig); err != nil {
+		t.Fatal(err)
 	}
 }

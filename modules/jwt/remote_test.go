@@ -209,3 +209,52 @@ func TestRemoteDiscoveryAndRequestOverride(t *testing.T) {
 		t.Fatalf("override on a step that does not allow it: %v", err)
 	}
 }
+
+// Issue can encrypt to a recipient published in a remote JWK Set.
+func TestEncryptToRemoteRecipient(t *testing.T) {
+	genTestKeys()
+	h := stdHost(t)
+	encKey, err := keys.NewKey(keys.KeyOptions{Key: testRSA2, Alg: "RSA-OAEP-256", Use: keys.UseEnc, KID: "rcpt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newJWKSServer(t, encKey)
+	iss := mustStep(t, h, sts.ModeIssue, "signing: {keystore: sig, label: es256}\nencryption: {alg: RSA-OAEP-256, enc: A128GCM, jwks_uri: "+srv.URL+"}\n")
+	tok := issueCall(t, iss, nil)
+	if strings.Count(tok, ".") != 4 {
+		t.Fatalf("not a JWE: %.40s", tok)
+	}
+	hdr := decodeJWEHeader(t, tok)
+	if hdr["kid"] != "rcpt" || hdr["cty"] != "JWT" || hdr["enc"] != "A128GCM" {
+		t.Fatalf("JWE header = %v", hdr)
+	}
+	d := &decrypter{algs: []string{"RSA-OAEP-256"}, encs: []string{"A128GCM"}, keys: []*keys.Key{mustKey(t, keys.KeyOptions{Key: testRSA2, Alg: "RSA-OAEP-256", Use: keys.UseEnc, KID: "rcpt"})}, maxSize: DefaultMaxTokenSize}
+	c, err := splitCompact([]byte(tok), DefaultMaxTokenSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := d.decrypt(c)
+	if err != nil || strings.Count(string(inner), ".") != 2 {
+		t.Fatalf("decrypt: %v %q", err, inner)
+	}
+}
+
+func mustKey(t *testing.T, o keys.KeyOptions) *keys.Key {
+	k, err := keys.NewKey(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func decodeJWEHeader(t *testing.T, tok string) map[string]any {
+	b, err := b64.DecodeString(strings.SplitN(tok, ".", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
