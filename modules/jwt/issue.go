@@ -366,8 +366,13 @@ func (st *issueState) issue(ctx context.Context, c *sts.Call) (*sts.Token, error
 	}
 	exp := now.Add(st.lifetime)
 	if v, has := claims["exp"]; has {
-		n, _ := v.(json.Number).Int64()
-		exp = time.Unix(n, 0)
+		// A granted exp (checked to be a number above) may be written as
+		// 1.7e9 or with a fraction.
+		f, err := strconv.ParseFloat(string(v.(json.Number)), 64)
+		if err != nil {
+			return nil, fmt.Errorf("jwt issue: exp: %w", err)
+		}
+		exp = time.Unix(int64(f), 0)
 	} else {
 		if se := u.Context.GetByNameAndType(SubjectExpiresAt, TypeToken); se != nil && !st.extend {
 			if n, err := strconv.ParseInt(sts.StringValue(se.Value()), 10, 64); err == nil && time.Unix(n, 0).Before(exp) {
