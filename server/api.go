@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/chainsts/chainsts/clients"
@@ -90,6 +91,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, errNoAuth) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="chainsts", charset="UTF-8"`)
+		}
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			w.Header().Set("Retry-After", strconv.Itoa(ra.seconds))
 		}
 		WriteError(w, r, err)
 		return
@@ -189,6 +194,10 @@ func (s *Server) authenticateAPI(r *http.Request, e *routerEntry) (*clients.Clie
 	if err != nil {
 		return nil, sts.ErrServerError.WithCause(err)
 	}
+	rl := e.cfg.API.RateLimit
+	if wait, blocked := s.limits.addressBlocked(rl, r.RemoteAddr); blocked {
+		return nil, tooMany(wait, "too many failed client authentications from this address")
+	}
 	c, err := ca.Authenticate(r, nil)
 	if errors.Is(err, clients.ErrNoCredentials) {
 		if e.cfg.API.AllowAnonymousLoopback && s.publicLoopback && isLoopbackRemote(r.RemoteAddr) {
@@ -196,7 +205,32 @@ func (s *Server) authenticateAPI(r *http.Request, e *routerEntry) (*clients.Clie
 		}
 		return nil, errNoAuth
 	}
-	return c, err
+	if err != nil {
+		if errors.Is(err, sts.ErrInvalidClient) {
+			s.limits.authFailed(rl, r.RemoteAddr)
+		}
+		return nil, err
+	}
+	if wait, ok := s.limits.allowClient(rl, c.ID); !ok {
+		return nil, tooMany(wait, fmt.Sprintf("client %q is over its rate limit", c.ID))
+	}
+	return c, nil
+}
+
+// retryAfterError is a 429 carrying its Retry-After delay.
+type retryAfterError struct {
+	err     *sts.Error
+	seconds int
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+func tooMany(wait int, cause string) error {
+	if wait < 1 {
+		wait = 1
+	}
+	return &retryAfterError{err: sts.ErrTooManyRequests.WithCause(errors.New(cause)), seconds: wait}
 }
 
 func isLoopbackRemote(addr string) bool {

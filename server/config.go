@@ -97,6 +97,9 @@ type API struct {
 	// AllowAnonymousLoopback accepts requests without client credentials
 	// when both the listener and the caller are on a loopback address.
 	AllowAnonymousLoopback bool `yaml:"allow_anonymous_loopback"`
+	// RateLimit bounds request rates per client and failed
+	// authentications per source address.
+	RateLimit RateLimit `yaml:"rate_limit"`
 }
 
 // NewConfig returns the defaults.

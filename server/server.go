@@ -44,6 +44,7 @@ type Server struct {
 	start          *Config
 	publicLoopback bool
 
+	limits   *limiters
 	entry    atomic.Pointer[routerEntry]
 	entryMu  sync.Mutex
 	shutting atomic.Bool
@@ -72,7 +73,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Runtimes == nil {
 		return nil, errors.New("server: no runtimes")
 	}
-	s := &Server{rts: opts.Runtimes, log: opts.Logger, metrics: opts.Metrics, now: time.Now}
+	s := &Server{rts: opts.Runtimes, log: opts.Logger, metrics: opts.Metrics, now: time.Now, limits: newLimiters()}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}

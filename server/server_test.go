@@ -482,3 +482,32 @@ func TestLogs(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	f := newFixture(t, "  api: { rate_limit: { per_client: 1, burst: 2, auth_failures_per_address: 0.5 } }")
+	// Two requests fit the client's burst; the third waits.
+	for i := range 2 {
+		if resp, body := f.do(call{body: okBody, user: "plain", pass: "plain secret+%"}); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	resp, body := f.do(call{body: okBody, user: "plain", pass: "plain secret+%"})
+	if resp.StatusCode != 429 || body["error"] != "slow_down" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the client limit: %d %v %v", resp.StatusCode, body, resp.Header)
+	}
+	// Another client has its own bucket.
+	if resp, _ := f.do(call{body: okBody, user: "debugger", pass: "debug-secret"}); resp.StatusCode != 200 {
+		t.Fatalf("other client: %d", resp.StatusCode)
+	}
+	// Failed authentications from one address: after the burst (20), the
+	// address is refused before its secret is checked, even a right one.
+	for i := range authFailureBurst {
+		if resp, _ := f.do(call{body: okBody, user: "debugger", pass: "wrong"}); resp.StatusCode != 401 {
+			t.Fatalf("failure %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp, body = f.do(call{body: okBody, user: "debugger", pass: "debug-secret"})
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after too many failures: %d %v", resp.StatusCode, body)
+	}
+}
