@@ -45,18 +45,42 @@ func (e *RuleError) Unwrap() error { return e.Cause }
 //     same declaration on the next evaluation);
 //   - x.length() with no arguments (Java's String.length()) becomes
 //     __jlen(x), which calls a callable length and returns a plain one.
-func compileRule(name, src string) (*goja.Program, error) {
+func compileRule(name, src string) (*goja.Program, []string, error) {
 	prg, err := parser.ParseFile(nil, name, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, syntaxError(name, err)
+		return nil, nil, syntaxError(name, err)
 	}
 	hoistTopLevelLexical(prg)
 	rewriteLengthCalls(reflect.ValueOf(prg))
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
-		return nil, syntaxError(name, err)
+		return nil, nil, syntaxError(name, err)
 	}
-	return p, nil
+	return p, topLevelNames(prg), nil
+}
+
+// topLevelNames lists the names a program declares on the global object
+// (var bindings with a plain name, and function declarations), so an
+// evaluation can create them up front on its global object: goja's own
+// global binding goes through the general property-definition path, which
+// costs more than the rest of a small rule's start.
+func topLevelNames(prg *ast.Program) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, d := range prg.DeclarationList {
+		for _, b := range d.List {
+			if id, ok := b.Target.(*ast.Identifier); ok {
+				add(id.Name.String())
+			}
+		}
+	}
+	return out
 }
 
 func syntaxError(name string, err error) error {
@@ -83,6 +107,7 @@ func syntaxError(name string, err error) error {
 }
 
 func hoistTopLevelLexical(prg *ast.Program) {
+	hoistTopLevelFunctions(prg)
 	for i, st := range prg.Body {
 		switch d := st.(type) {
 		case *ast.LexicalDeclaration:
@@ -98,6 +123,44 @@ func hoistTopLevelLexical(prg *ast.Program) {
 			prg.DeclarationList = append(prg.DeclarationList, &ast.VariableDeclaration{Var: d.Class.Class, List: list})
 		}
 	}
+}
+
+// hoistTopLevelFunctions turns top-level function declarations into var
+// bindings initialized at the very start of the program (after any
+// directive prologue), which is when declarations are initialized too.
+// goja binds declared global functions as non-configurable properties;
+// plain vars let an evaluation's global object be emptied and reused.
+func hoistTopLevelFunctions(prg *ast.Program) {
+	var funcs, rest []ast.Statement
+	directives := 0
+	for i, st := range prg.Body {
+		if i == directives {
+			if es, ok := st.(*ast.ExpressionStatement); ok {
+				if _, ok := es.Expression.(*ast.StringLiteral); ok {
+					directives++
+					continue
+				}
+			}
+		}
+		fd, ok := st.(*ast.FunctionDeclaration)
+		if !ok || fd.Function == nil || fd.Function.Name == nil {
+			if i >= directives {
+				rest = append(rest, st)
+			}
+			continue
+		}
+		fl := fd.Function
+		id := &ast.Identifier{Name: fl.Name.Name, Idx: fl.Name.Idx}
+		list := []*ast.Binding{{Target: id, Initializer: fl}}
+		funcs = append(funcs, &ast.VariableStatement{Var: fl.Function, List: list})
+		prg.DeclarationList = append(prg.DeclarationList, &ast.VariableDeclaration{Var: fl.Function, List: list})
+	}
+	if len(funcs) == 0 {
+		return
+	}
+	body := append([]ast.Statement{}, prg.Body[:directives]...)
+	body = append(body, funcs...)
+	prg.Body = append(body, rest...)
 }
 
 var (

@@ -29,7 +29,9 @@ type Rule struct {
 	// Origin is the file the rule came from, or "inline".
 	Origin string
 	prog   *goja.Program
-	set    *RuleSet
+	// globals are the names the rule declares at top level.
+	globals []string
+	set     *RuleSet
 }
 
 // RuleSet is a directory and configuration of rules compiled together,
@@ -64,11 +66,11 @@ func NewRuleSet(cfg Config, baseDir string, cache Cache, logger hclog.Logger) (*
 		if cur, dup := s.rules[name]; dup {
 			return fmt.Errorf("rule %q defined twice (%s and %s)", name, cur.Origin, origin)
 		}
-		prog, err := compileRule(name, src)
+		prog, globals, err := compileRule(name, src)
 		if err != nil {
 			return err
 		}
-		s.rules[name] = &Rule{Name: name, Origin: origin, prog: prog, set: s}
+		s.rules[name] = &Rule{Name: name, Origin: origin, prog: prog, globals: globals, set: s}
 		return nil
 	}
 	dir := cfg.Dir
@@ -178,11 +180,11 @@ func (s *RuleSet) Rule(name string) (*Rule, error) {
 // Compile compiles a rule that is not part of the set's names (a map
 // step's inline source); it can import the set's rules.
 func (s *RuleSet) Compile(name, src string) (*Rule, error) {
-	prog, err := compileRule(name, src)
+	prog, globals, err := compileRule(name, src)
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Name: name, Origin: "inline", prog: prog, set: s}, nil
+	return &Rule{Name: name, Origin: "inline", prog: prog, globals: globals, set: s}, nil
 }
 
 // Close releases the pooled runtimes.
@@ -387,16 +389,27 @@ func (ev *evalState) requestID() string {
 // object for this evaluation only: declarations, assignments and imports
 // land on it and are dropped with it.
 func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bool, err error) {
+	reusable = true
 	vm := rt.vm
-	g := vm.NewObject()
+	// The global object is a Go map (globalObj) whose prototype is the
+	// frozen base: emptying the map and restoring the prototype returns it
+	// to its initial state, and nothing else can be attached to it (goja
+	// refuses symbol keys, accessors, non-configurable properties and
+	// preventExtensions on it).
+	if rt.global == nil {
+		rt.globalVals = &globalObj{vals: make(map[string]goja.Value, 32)}
+		rt.global = vm.NewDynamicObject(rt.globalVals)
+	}
+	g := rt.global
 	_ = g.SetPrototype(rt.base)
+	vals := rt.globalVals.vals
+	defer clear(vals)
 	userObj := rt.wrapUser(ev.user)
-	// Defined, not assigned: the frozen base's own globalThis is read-only
-	// and an assignment would not shadow it.
-	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	_ = g.DefineDataProperty("stsuu", userObj, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	_ = g.DefineDataProperty("stsrequest", rt.requestValue(ev), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	_ = g.DefineDataProperty("stsresponse", rt.response, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	vals["globalThis"] = g
+	vals["stsuu"] = userObj
+	vals["stsrequest"] = rt.requestValue(ev)
+	vals["stsresponse"] = rt.response
+	rt.declareGlobals(ev.rule.globals)
 	vm.SetGlobalObject(g)
 	rt.cur = ev
 	ev.stack = append(ev.stack[:0], ev.rule.Name)
@@ -443,6 +456,57 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 		return nil, reusable, &RuleError{Rule: ev.rule.Name, Message: fmt.Sprintf("the universal user grew to %d bytes, over the limit of %d (limits.max_output_bytes)", n, ev.limits.MaxOutputBytes)}
 	}
 	return &Result{Token: ev.token}, reusable, nil
+}
+
+// declareGlobals creates a rule's top-level names on the evaluation's
+// global object, keeping any it already has (var x; does not reset x).
+// goja would otherwise bind them as non-configurable properties, which the
+// global object refuses.
+func (rt *vmRT) declareGlobals(names []string) {
+	vals := rt.globalVals.vals
+	for _, name := range names {
+		if _, ok := vals[name]; !ok {
+			vals[name] = goja.Undefined()
+		}
+	}
+}
+
+// setGlobal defines a name on the evaluation's global object (importClass,
+// importPackage), even one the frozen base defines.
+func (rt *vmRT) setGlobal(name string, v goja.Value) {
+	rt.globalVals.vals[name] = v
+}
+
+// globalObj is the global object of evaluations: a map of the names a rule
+// defines, on top of the frozen base.
+type globalObj struct {
+	vals map[string]goja.Value
+}
+
+func (g *globalObj) Get(k string) goja.Value { return g.vals[k] }
+
+func (g *globalObj) Set(k string, v goja.Value) bool {
+	g.vals[k] = v
+	return true
+}
+
+func (g *globalObj) Has(k string) bool {
+	_, ok := g.vals[k]
+	return ok
+}
+
+func (g *globalObj) Delete(k string) bool {
+	delete(g.vals, k)
+	return true
+}
+
+func (g *globalObj) Keys() []string {
+	out := make([]string, 0, len(g.vals))
+	for k := range g.vals {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // requestValue is stsrequest, or null outside a chain call.

@@ -45,6 +45,7 @@ func (rt *vmRT) importRule(ev *evalState, name string) {
 		ev.imported = map[string]bool{}
 	}
 	ev.imported[r.Name] = true
+	rt.declareGlobals(r.globals)
 	ev.stack = append(ev.stack, r.Name)
 	_, err = rt.vm.RunProgram(r.prog)
 	ev.stack = ev.stack[:len(ev.stack)-1]

@@ -1,7 +1,7 @@
-// chainsts rule lockdown: runs once per runtime after the prelude. It
-// removes code generation, caps the built-ins that grow strings and arrays
-// natively (an interrupt cannot stop them), and freezes every object
-// reachable from the global object and the hidden intrinsics, so that no
+// chainsts rule lockdown: runs once per runtime after the prelude (and
+// after Go has capped the built-ins that grow strings and arrays natively).
+// It removes code generation and freezes every object reachable from the
+// global object, the hidden intrinsics and the roots Go passes, so that no
 // evaluation can change what the next one sees.
 (function (N) {
 	'use strict';
@@ -27,36 +27,6 @@
 	defineProperty(NoFunction, 'prototype', { value: RealFunction.prototype });
 	defineProperty(G, 'Function', { value: NoFunction, writable: false, configurable: false });
 	defineProperty(G, 'eval', { value: noCodegen('eval'), writable: false, configurable: false });
-
-	// Capped amplifiers.
-	function capped(proto, name, size) {
-		var orig = proto[name];
-		defineProperty(proto, name, {
-			value: function () {
-				N.cap(size.apply(this, arguments));
-				return orig.apply(this, arguments);
-			},
-			writable: true, configurable: true
-		});
-	}
-	capped(String.prototype, 'repeat', function (n) { return String(this).length * Number(n); });
-	capped(String.prototype, 'padStart', function (n) { return Number(n); });
-	capped(String.prototype, 'padEnd', function (n) { return Number(n); });
-	capped(Array.prototype, 'join', function (sep) {
-		var len = Number(this.length) || 0;
-		return len * (sep === undefined ? 1 : String(sep).length + 1);
-	});
-	capped(Array.prototype, 'fill', function () { return Number(this.length) || 0; });
-	var arrayFrom = Array.from;
-	defineProperty(Array, 'from', {
-		value: function (items) {
-			if (items != null && typeof items === 'object' && !(Symbol.iterator in Object(items))) {
-				N.cap(Number(items.length) || 0);
-			}
-			return arrayFrom.apply(this, arguments);
-		},
-		writable: true, configurable: true
-	});
 
 	// Freezing a prototype makes an assignment to an inherited property
 	// (obj.toString = ..., err.name = ...) fail silently. Turn the common

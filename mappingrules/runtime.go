@@ -56,8 +56,11 @@ type vmRT struct {
 	// errs maps the evaluation's thrown API errors to their Go errors.
 	errs map[*goja.Object]error
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
-	freezeFn  goja.Callable
-	jsonParse goja.Callable
+	freezeFn     goja.Callable
+	jsonParse    goja.Callable
+	// global is the evaluations' global object (see run).
+	global     *goja.Object
+	globalVals *globalObj
 }
 
 func newVMRT(set *RuleSet) (*vmRT, error) {
@@ -75,8 +78,9 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		hosts:   map[*goja.Object]*hostObj{},
 		errs:    map[*goja.Object]error{},
 	}
-	freeze, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("freeze"))
-	if !ok {
+	objCtor := vm.Get("Object").ToObject(vm)
+	freeze, ok1 := goja.AssertFunction(objCtor.Get("freeze"))
+	if !ok1 {
 		return nil, fmt.Errorf("Object.freeze missing")
 	}
 	rt.freezeFn = freeze
@@ -96,6 +100,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		return nil, fmt.Errorf("rule prelude: %w", err)
 	}
 	rt.installPackages()
+	rt.capAmplifiers()
 	// Objects the lockdown cannot reach from the global object: prototypes
 	// of objects only methods return, the shared stsrequest/stsresponse,
 	// and the Java classes (reached through the Packages proxies).
@@ -112,6 +117,70 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		return nil, fmt.Errorf("rule lockdown: %w", err)
 	}
 	return rt, nil
+}
+
+// capAmplifiers replaces the built-ins that build big strings or arrays in
+// one native call (which Runtime.Interrupt cannot stop) with wrappers that
+// refuse results over limits.max_string_bytes before calling the original.
+func (rt *vmRT) capAmplifiers() {
+	vm := rt.vm
+	length := func(v goja.Value) float64 {
+		if o, ok := v.(*goja.Object); ok {
+			return o.Get("length").ToFloat()
+		}
+		return 0
+	}
+	arg := func(args []goja.Value, i int) goja.Value {
+		if i < len(args) {
+			return args[i]
+		}
+		return goja.Undefined()
+	}
+	strProto := vm.Get("String").ToObject(vm).Get("prototype").ToObject(vm)
+	arrCtor := vm.Get("Array").ToObject(vm)
+	arrProto := arrCtor.Get("prototype").ToObject(vm)
+	wrap := func(obj *goja.Object, name string, size func(this goja.Value, args []goja.Value) float64) {
+		orig, ok := goja.AssertFunction(obj.Get(name))
+		if !ok {
+			return
+		}
+		f := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+			if n := size(c.This, c.Arguments); n > float64(rt.limits().MaxStringBytes) {
+				rt.throwErr(fmt.Errorf("%s: result of %.0f exceeds the limit of %d (limits.max_string_bytes)", name, n, rt.limits().MaxStringBytes))
+			}
+			v, err := orig(c.This, c.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		})
+		_ = obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	wrap(strProto, "repeat", func(this goja.Value, args []goja.Value) float64 {
+		return float64(len(this.String())) * arg(args, 0).ToFloat()
+	})
+	wrap(strProto, "padStart", func(_ goja.Value, args []goja.Value) float64 { return arg(args, 0).ToFloat() })
+	wrap(strProto, "padEnd", func(_ goja.Value, args []goja.Value) float64 { return arg(args, 0).ToFloat() })
+	wrap(arrProto, "join", func(this goja.Value, args []goja.Value) float64 {
+		sep := 1
+		if s := arg(args, 0); !goja.IsUndefined(s) {
+			sep = len(s.String()) + 1
+		}
+		return length(this) * float64(sep)
+	})
+	wrap(arrProto, "fill", func(this goja.Value, _ []goja.Value) float64 { return length(this) })
+	wrap(arrCtor, "from", func(_ goja.Value, args []goja.Value) float64 {
+		o, ok := arg(args, 0).(*goja.Object)
+		if !ok {
+			return 0
+		}
+		// Iterables grow one step at a time, in JavaScript the interrupt
+		// reaches; array-likes are sized by their length up front.
+		if it := o.GetSymbol(goja.SymIterator); it != nil && !goja.IsUndefined(it) {
+			return 0
+		}
+		return length(o)
+	})
 }
 
 // armDeadline starts the runtime's deadline timer. The timer is made once
@@ -166,7 +235,6 @@ func (rt *vmRT) installPackages() {
 		_ = rt.base.Set(top, rt.pkg(top))
 	}
 	_ = rt.base.Set("importClass", vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		g := vm.GlobalObject()
 		for _, a := range call.Arguments {
 			o, ok := a.(*goja.Object)
 			if !ok {
@@ -179,12 +247,11 @@ func (rt *vmRT) installPackages() {
 				}
 				panic(vm.NewTypeError("importClass: argument is not a Java class"))
 			}
-			_ = g.DefineDataProperty(shortName(name), o, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+			rt.setGlobal(shortName(name), o)
 		}
 		return goja.Undefined()
 	}))
 	_ = rt.base.Set("importPackage", vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		g := vm.GlobalObject()
 		for _, a := range call.Arguments {
 			o, _ := a.(*goja.Object)
 			p, ok := rt.pkgName(o)
@@ -192,7 +259,7 @@ func (rt *vmRT) installPackages() {
 				panic(vm.NewTypeError("importPackage: argument is not a Java package"))
 			}
 			for _, name := range rt.pkgClasses()[p] {
-				_ = g.DefineDataProperty(shortName(name), rt.byName[name], goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+				rt.setGlobal(shortName(name), rt.byName[name])
 			}
 		}
 		return goja.Undefined()

@@ -239,8 +239,14 @@ Object.getPrototypeOf(new java.util.ArrayList().iterator()).hasNext = function (
 var hm = new java.util.HashMap(); hm.put('k', 'v');
 try { Object.getPrototypeOf(hm.entrySet().toArray()[0]).getKey = function () { return 'hijacked'; }; } catch (e) {}
 java.lang.Integer.parseInt = function () { return 'hijacked'; };
+try { Object.defineProperty(globalThis, 'pinned', { value: 1, configurable: false }); } catch (e) {}
+try { Object.defineProperty(globalThis, 'getterLeak', { get: function () { return 1; } }); } catch (e) {}
+try { globalThis[Symbol.for('symLeak')] = 1; } catch (e) {}
+try { Object.preventExtensions(globalThis); } catch (e) {}
 var e = new Error(); e.name = 'Custom'; if (e.name !== 'Custom') throw new Error('instance assignment broken');
 var o = {}; o.toString = function () { return 'own'; }; if (String(o) !== 'own') throw new Error('override broken');
+// Last: nothing built-in resolves after this within the evaluation.
+Object.setPrototypeOf(globalThis, { protoLeak: 1 });
 `
 
 const check = `
@@ -253,7 +259,11 @@ if (stsuu.getPrincipalName() !== 'alice') leaks.push('STSUniversalUser prototype
 if (JSON.parse('1') !== 1) leaks.push('JSON.parse');
 if (Math.max(1, 2) !== 2) leaks.push('Math.max');
 if (typeof IDMappingExtUtils.traceString !== 'function') leaks.push('IDMappingExtUtils');
-['leakGlobal', 'leakImplicit', 'leakVar', 'leakFunction', 'leakLet', 'ArrayList'].forEach(function (n) {
+if (Object.getPrototypeOf(globalThis).protoLeak || typeof protoLeak !== 'undefined') leaks.push('global prototype');
+if (globalThis[Symbol.for('symLeak')] !== undefined) leaks.push('symbol global');
+if (!Object.isExtensible(globalThis)) leaks.push('global extensibility');
+var probe = 1; if (probe !== 1) leaks.push('global writes');
+['leakGlobal', 'leakImplicit', 'leakVar', 'leakFunction', 'leakLet', 'ArrayList', 'pinned', 'getterLeak'].forEach(function (n) {
 	if (typeof globalThis[n] !== 'undefined') leaks.push(n);
 });
 for (var x of [1, 2]) { if (x === undefined) leaks.push('iterator'); }
