@@ -56,8 +56,8 @@ type vmRT struct {
 	// errs maps the evaluation's thrown API errors to their Go errors.
 	errs map[*goja.Object]error
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
-	freezeFn     goja.Callable
-	jsonParse    goja.Callable
+	freezeFn  goja.Callable
+	jsonParse goja.Callable
 	// global is the evaluations' global object (see run).
 	global     *goja.Object
 	globalVals *globalObj
