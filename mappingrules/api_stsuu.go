@@ -453,8 +453,11 @@ func (rt *vmRT) installSTSUU(native *goja.Object) {
 // objects with the given prototype.
 func (rt *vmRT) constructor(name string, proto *goja.Object, build func(goja.ConstructorCall) any) *goja.Object {
 	vm := rt.vm
+	// The object goja made for `new` (its prototype is proto, or a
+	// subclass's) becomes the API object.
 	ctor := vm.ToValue(func(c goja.ConstructorCall) *goja.Object {
-		return rt.wrap(build(c), proto)
+		rt.hosts[c.This] = build(c)
+		return c.This
 	}).ToObject(vm)
 	_ = ctor.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
 	_ = proto.DefineDataProperty("constructor", ctor, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)

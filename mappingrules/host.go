@@ -4,76 +4,29 @@ import (
 	"github.com/dop251/goja"
 )
 
-// hostObj backs every API object a rule sees (the stsuu, containers,
-// attributes, DOM nodes, iterators). Its methods live on a frozen prototype
-// shared by every evaluation; the object itself only carries the Go payload
-// and whatever properties the rule sets on it (dropped with the object).
-type hostObj struct {
-	v     any
-	extra map[string]goja.Value
-}
-
-func (h *hostObj) Get(k string) goja.Value {
-	if h.extra == nil {
-		return nil
-	}
-	return h.extra[k]
-}
-
-func (h *hostObj) Set(k string, v goja.Value) bool {
-	if reservedKey(k) {
-		return false
-	}
-	if h.extra == nil {
-		h.extra = map[string]goja.Value{}
-	}
-	h.extra[k] = v
-	return true
-}
-
-func (h *hostObj) Has(k string) bool {
-	_, ok := h.extra[k]
-	return ok
-}
-
-func (h *hostObj) Delete(k string) bool {
-	delete(h.extra, k)
-	return true
-}
-
-func (h *hostObj) Keys() []string {
-	out := make([]string, 0, len(h.extra))
-	for k := range h.extra {
-		out = append(out, k)
-	}
-	return out
-}
-
 // reservedKey reports the keys SECURITY §3.4 keeps out of rule output.
 func reservedKey(k string) bool {
 	return k == "__proto__" || k == "constructor" || k == "prototype"
 }
 
+// API objects (the stsuu, containers, attributes, DOM nodes, iterators) are
+// ordinary objects whose methods live on a frozen prototype shared by every
+// evaluation; the Go value behind each is kept in the runtime's table of
+// the running evaluation, which is emptied when it ends. A rule can add
+// properties to such an object like to any other; they go with it.
 func (rt *vmRT) wrap(v any, proto *goja.Object) *goja.Object {
-	h := &hostObj{v: v}
-	o := rt.vm.NewDynamicObject(h)
-	_ = o.SetPrototype(proto)
-	rt.hosts[o] = h
+	o := rt.vm.CreateObject(proto)
+	rt.hosts[o] = v
 	return o
 }
 
-// payload returns the Go value behind a host object, or nil. Host objects
-// are found in the runtime's table rather than through Object.Export, which
-// allocates on every call and payload runs on every API call.
+// payload returns the Go value behind an API object, or nil.
 func (rt *vmRT) payload(v goja.Value) any {
 	o, ok := v.(*goja.Object)
 	if !ok {
 		return nil
 	}
-	if h, ok := rt.hosts[o]; ok {
-		return h.v
-	}
-	return nil
+	return rt.hosts[o]
 }
 
 // forgetHosts drops the table entries of an evaluation's objects; nothing
@@ -81,7 +34,7 @@ func (rt *vmRT) payload(v goja.Value) any {
 func (rt *vmRT) forgetHosts() {
 	clear(rt.errs)
 	if len(rt.hosts) > 4096 {
-		rt.hosts = make(map[*goja.Object]*hostObj, 64)
+		rt.hosts = make(map[*goja.Object]any, 64)
 		return
 	}
 	clear(rt.hosts)

@@ -52,7 +52,7 @@ type vmRT struct {
 	// property reaches.
 	hidden []goja.Value
 	// hosts maps the evaluation's host objects to their payloads.
-	hosts map[*goja.Object]*hostObj
+	hosts map[*goja.Object]any
 	// errs maps the evaluation's thrown API errors to their Go errors.
 	errs map[*goja.Object]error
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
@@ -75,7 +75,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		byName:  map[string]goja.Value{},
 		pkgs:    map[string]*goja.Object{},
 		pkgObjs: map[*goja.Object]string{},
-		hosts:   map[*goja.Object]*hostObj{},
+		hosts:   map[*goja.Object]any{},
 		errs:    map[*goja.Object]error{},
 	}
 	objCtor := vm.Get("Object").ToObject(vm)
@@ -227,12 +227,55 @@ var jsBuiltinNames = map[string]bool{"String": true, "Boolean": true, "Number": 
 
 // installPackages builds the Packages tree and the bare top-level package
 // names (com, java, javax, org, net), plus importClass and importPackage.
+//
+// Packages that hold known classes are ordinary objects (frozen with the
+// rest), so the preambles' long paths resolve at the speed of property
+// reads; any other name falls through to their prototype, a proxy that
+// answers with the callable proxies of pkg for unknown paths.
 func (rt *vmRT) installPackages() {
 	vm := rt.vm
-	pk := rt.pkg("")
-	_ = rt.base.Set("Packages", pk)
+	unknownTarget := vm.NewObject()
+	_, _ = rt.freezeFn(goja.Undefined(), unknownTarget)
+	unknown := vm.ToValue(vm.NewProxy(unknownTarget, &goja.ProxyTrapConfig{
+		Get: func(_ *goja.Object, prop string, receiver goja.Value) goja.Value {
+			path, _ := rt.pkgName(receiver.ToObject(vm))
+			if prop == "toString" || prop == "valueOf" {
+				display := path
+				if display == "" {
+					display = "Packages"
+				}
+				return vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue("[JavaPackage " + display + "]") })
+			}
+			if path != "" {
+				prop = path + "." + prop
+			}
+			return rt.pkg(prop)
+		},
+		Set: func(*goja.Object, string, goja.Value, goja.Value) bool { return false },
+	})).ToObject(vm)
+	var node func(path string) *goja.Object
+	node = func(path string) *goja.Object {
+		if o, ok := rt.pkgs[path]; ok {
+			return o
+		}
+		o := vm.NewObject()
+		_ = o.SetPrototype(unknown)
+		rt.pkgs[path] = o
+		rt.pkgObjs[o] = path
+		if path != "" {
+			parent := node(pkgOf(path))
+			_ = parent.DefineDataProperty(shortName(path), o, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		}
+		return o
+	}
+	for _, name := range rt.sortedClassNames() {
+		// Defined, not assigned: an assignment would reach the proxy
+		// prototype, which refuses writes.
+		_ = node(pkgOf(name)).DefineDataProperty(shortName(name), rt.byName[name], goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	_ = rt.base.Set("Packages", node(""))
 	for _, top := range []string{"com", "java", "javax", "org", "net"} {
-		_ = rt.base.Set(top, rt.pkg(top))
+		_ = rt.base.Set(top, node(top))
 	}
 	_ = rt.base.Set("importClass", vm.ToValue(func(call goja.FunctionCall) goja.Value {
 		for _, a := range call.Arguments {

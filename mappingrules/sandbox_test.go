@@ -223,6 +223,8 @@ Object.getPrototypeOf(function*(){}).polluted = 1;
 try { Object.defineProperty(Object.prototype, 'defined', { value: 1 }); } catch (e) {}
 try { Object.setPrototypeOf(Packages.java.util, { x: 1 }); } catch (e) {}
 try { Packages.com.polluted = 1; } catch (e) {}
+try { Packages.java.util.polluted = 1; } catch (e) {}
+try { Object.defineProperty(Packages.java.util, 'ArrayList', { value: 1 }); } catch (e) {}
 Object.getPrototypeOf(stsuu.getAttributeContainer()).getAttributeValueByName = function () { return 'hijacked'; };
 Object.getPrototypeOf(stsuu.getGroups()).hasNext = function () { return 'hijacked'; };
 var doc = stsuu.toXML();
@@ -270,7 +272,8 @@ for (var x of [1, 2]) { if (x === undefined) leaks.push('iterator'); }
 var n = 0; for (var y of [1, 2]) n++; if (n !== 2) leaks.push('ArrayIteratorPrototype');
 if (Object.getPrototypeOf(function*(){}).polluted) leaks.push('GeneratorFunction.prototype');
 if (({}).defined) leaks.push('defineProperty');
-if (Object.getPrototypeOf(Packages.java.util) !== Object.getPrototypeOf(function () {})) leaks.push('Packages');
+if (Object.getPrototypeOf(Packages.java.util) !== Object.getPrototypeOf(Packages.com)) leaks.push('Packages');
+if (Packages.java.util.ArrayList !== java.util.ArrayList || typeof Packages.java.util.polluted !== 'function') leaks.push('Packages tree');
 if (stsuu.getAttributeContainer().getAttributeValueByName('nope') !== null) leaks.push('container prototype');
 if (stsuu.getGroups().hasNext() !== false) leaks.push('iterator prototype');
 var doc = stsuu.toXML();
