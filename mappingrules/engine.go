@@ -417,7 +417,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	rt.armDeadline(time.Until(deadline))
 	// A cancelled request (not a deadline, which the timer covers) stops
 	// the rule too.
-	stopCtx := func() bool { return false }
+	stopCtx := func() bool { return true }
 	if ev.parent.Done() != nil {
 		stopCtx = context.AfterFunc(ev.parent, func() {
 			if cerr := ev.parent.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
@@ -426,13 +426,15 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 		})
 	}
 	_, runErr := vm.RunProgram(ev.rule.prog)
-	stopCtx()
+	// When the cancellation callback has started it may still interrupt
+	// the runtime after ClearInterrupt: such a runtime is not reused.
+	ctxQuiet := stopCtx()
 	rt.disarmDeadline()
 	vm.ClearInterrupt()
 	vm.SetGlobalObject(rt.base)
 	rt.cur = nil
 	defer rt.forgetHosts()
-	reusable = true
+	reusable = ctxQuiet
 	if runErr != nil {
 		var intr *goja.InterruptedError
 		var so *goja.StackOverflowError

@@ -434,3 +434,20 @@ IDMappingExtUtils.throwSTSException("finally");`}})
 		t.Fatalf("error %v, want the STS exception", err)
 	}
 }
+
+func TestCancelledRequestStopsRule(t *testing.T) {
+	set := testSet(t, Config{Timeout: 5 * time.Second, PoolSize: 1, Inline: map[string]string{
+		"loop": "for (;;) {}",
+		"ok":   "stsuu.setPrincipalName('after');",
+	}})
+	r, _ := set.Rule("loop")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	_, err := r.Evaluate(ctx, Input{User: sts.NewSTSUU()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if u, err := evalSrc(t, set, "ok"); err != nil || u.PrincipalName() != "after" {
+		t.Fatalf("next evaluation: %v", err)
+	}
+}
