@@ -43,3 +43,21 @@ func TestRuleTest(t *testing.T) {
 		t.Fatalf("bare name without config: %d %q", code, errOut)
 	}
 }
+
+// The README runs the quickstart's exchange rule on its fixture: keep the
+// two in step.
+func TestQuickstartRuleFixture(t *testing.T) {
+	dir := "../../examples/quickstart/rules"
+	code, out, errOut := cli(t, "", "rule", "test", filepath.Join(dir, "jwt_exchange.js"),
+		"--stsuu", filepath.Join(dir, "testdata", "jwt_exchange.input.json"),
+		"--expect", filepath.Join(dir, "testdata", "jwt_exchange.expected.json"))
+	if code != 0 || !strings.Contains(out, "ok: the result matches") {
+		t.Fatalf("quickstart rule: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "", "rule", "test", "jwt_exchange", "--config", quickstart,
+		"--stsuu", filepath.Join(dir, "testdata", "jwt_exchange.input.json"),
+		"--expect", filepath.Join(dir, "testdata", "jwt_exchange.expected.json"))
+	if code != 0 || !strings.Contains(out, "ok: the result matches") {
+		t.Fatalf("quickstart rule by name: %d %q %q", code, out, errOut)
+	}
+}
