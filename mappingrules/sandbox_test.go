@@ -451,3 +451,22 @@ func TestCancelledRequestStopsRule(t *testing.T) {
 		t.Fatalf("next evaluation: %v", err)
 	}
 }
+
+func TestCatastrophicRegexpIsBounded(t *testing.T) {
+	set := testSet(t, Config{Timeout: 50 * time.Millisecond, Inline: map[string]string{
+		// The back-reference makes goja use its backtracking engine.
+		"redos": "var r = /^(a+)+\\1b$/.test('a'.repeat(64) + 'c');",
+		"ok":    "stsuu.setPrincipalName('after');",
+	}})
+	start := time.Now()
+	_, err := evalSrc(t, set, "redos")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the match ran %v", took)
+	}
+	if err != nil && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want none or the deadline", err)
+	}
+	if u, err := evalSrc(t, set, "ok"); err != nil || u.PrincipalName() != "after" {
+		t.Fatalf("next evaluation: %v", err)
+	}
+}
