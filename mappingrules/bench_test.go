@@ -12,7 +12,8 @@ import (
 
 // benchRule is the PRODUCT §12 reference rule: 30 lines that read and write
 // ten attributes.
-const benchRule = `importPackage(Packages.com.tivoli.am.fim.trustserver.sts.uuser);
+const benchRule = `// PRODUCT §12 reference rule: read ten attributes, write ten claims.
+importPackage(Packages.com.tivoli.am.fim.trustserver.sts.uuser);
 var claims = stsuu.getAttributeContainer();
 var ctx = stsuu.getContextAttributes();
 var sub = claims.getAttributeValueByNameAndType("sub", "urn:com:ibm:JWT:claim");

@@ -1,3 +1,4 @@
+// PRODUCT §12 reference rule: read ten attributes, write ten claims.
 importPackage(Packages.com.tivoli.am.fim.trustserver.sts.uuser);
 var claims = stsuu.getAttributeContainer();
 var ctx = stsuu.getContextAttributes();
