@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -153,6 +154,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
 			return sts.ConfigErrorf("admin_listen", "admin listen address %q: %v", c.AdminListen, err)
 		}
+	}
+	if c.AdminEnabled() && c.AdminListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+		return sts.ConfigErrorf("admin_listen", "the admin listener needs its own address, not listen's %q", c.Listen)
 	}
 	if c.API.AllowAnonymousLoopback && !IsLoopbackAddr(c.Listen) {
 		return sts.ConfigErrorf("api.allow_anonymous_loopback",

@@ -78,6 +78,12 @@ func serve(cmd *cobra.Command, configPath string, watch time.Duration) error {
 
 	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		// After the first signal, a second one gets the default action
+		// (exit at once) for an operator who does not want to wait.
+		<-sigCtx.Done()
+		stop()
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
