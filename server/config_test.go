@@ -73,3 +73,34 @@ func TestIsLoopbackAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestListenWarnings(t *testing.T) {
+	tests := []struct {
+		listen, admin string
+		tls           bool
+		want          []string
+	}{
+		{"127.0.0.1:8080", "127.0.0.1:9090", false, nil},
+		{"0.0.0.0:8080", "127.0.0.1:9090", false, []string{"no TLS"}},
+		{"0.0.0.0:8443", "127.0.0.1:9090", true, nil},
+		{"127.0.0.1:8080", ":9090", false, []string{"admin listener"}},
+		{"[::]:8080", "off", false, []string{"no TLS"}},
+	}
+	for _, tt := range tests {
+		cfg := NewConfig()
+		cfg.Listen, cfg.AdminListen = tt.listen, tt.admin
+		if tt.tls {
+			cfg.TLS = &TLSConfig{CertFile: "c", KeyFile: "k"}
+		}
+		got := listenWarnings(cfg)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s %s: warnings %q, want %q", tt.listen, tt.admin, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if !strings.Contains(got[i], tt.want[i]) {
+				t.Errorf("%s %s: warning %q lacks %q", tt.listen, tt.admin, got[i], tt.want[i])
+			}
+		}
+	}
+}

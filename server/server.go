@@ -299,8 +299,9 @@ func (s *Server) Listen() error {
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: s.getCertificate,
 		})
-	} else if !s.publicLoopback {
-		s.log.Warn("the public listener is not on a loopback address and has no TLS: tokens and client secrets travel in clear; configure server.tls or terminate TLS in front", "listen", cfg.Listen)
+	}
+	for _, w := range listenWarnings(cfg) {
+		s.log.Warn(w)
 	}
 	s.publicLn = ln
 	s.public = s.httpServer(s, cfg)
@@ -309,9 +310,6 @@ func (s *Server) Listen() error {
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("admin listener: %w", err)
-		}
-		if !IsLoopbackAddr(cfg.AdminListen) {
-			s.log.Warn("the admin listener (metrics, health) is not on a loopback address", "admin_listen", cfg.AdminListen)
 		}
 		s.adminLn = aln
 		s.admin = s.httpServer(s.AdminHandler(), cfg)
@@ -453,4 +451,17 @@ func allowedMethods(r *mux.Router, path string) string {
 	})
 	sort.Strings(methods)
 	return strings.Join(slices.Compact(methods), ", ")
+}
+
+// listenWarnings are the configuration's exposure risks, logged at start
+// (SECURITY §4.4).
+func listenWarnings(cfg *Config) []string {
+	var out []string
+	if cfg.TLS == nil && !IsLoopbackAddr(cfg.Listen) {
+		out = append(out, fmt.Sprintf("the public listener %s is not on a loopback address and has no TLS: tokens and client secrets travel in clear; configure server.tls or terminate TLS in front", cfg.Listen))
+	}
+	if cfg.AdminEnabled() && !IsLoopbackAddr(cfg.AdminListen) {
+		out = append(out, fmt.Sprintf("the admin listener %s (metrics, health) is not on a loopback address and has no authentication", cfg.AdminListen))
+	}
+	return out
 }

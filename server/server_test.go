@@ -37,7 +37,7 @@ func (testEcho) STSModule() sts.ModuleInfo {
 	return sts.ModuleInfo{Name: "testecho", Description: "test module", New: func() sts.Module { return new(testEcho) }}
 }
 
-func (m *testEcho) ValidateToken(_ context.Context, c *sts.Call) error {
+func (m *testEcho) ValidateToken(ctx context.Context, c *sts.Call) error {
 	if c.Request.Base == nil {
 		return sts.ErrInvalidRequest.WithDescription("a token is required")
 	}
@@ -46,6 +46,12 @@ func (m *testEcho) ValidateToken(_ context.Context, c *sts.Call) error {
 		return sts.ErrInvalidRequest.WithDescription("the token is not acceptable").WithCause(errors.New("secret detail"))
 	case "boom":
 		return errors.New("internal detail that must not leak")
+	case "slow":
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
 	default:
 		c.User.SetPrincipalName(tok)
 	}
@@ -509,5 +515,19 @@ func TestRateLimits(t *testing.T) {
 	resp, body = f.do(call{body: okBody, user: "debugger", pass: "debug-secret"})
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("after too many failures: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestRequestDeadline checks that a request's work stops at
+// server.timeouts.request and answers 503 temporarily_unavailable.
+func TestRequestDeadline(t *testing.T) {
+	f := newFixture(t, "  timeouts: { request: 100ms }")
+	start := time.Now()
+	resp, body := f.do(call{body: `{"request_type":"validate","applies_to":"http://appliesto/test","token":"slow"}`, user: "plain", pass: "plain secret+%"})
+	if resp.StatusCode != 503 || body["error"] != "temporarily_unavailable" {
+		t.Fatalf("slow request: %d %v", resp.StatusCode, body)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the deadline did not stop the request: %v", d)
 	}
 }
