@@ -102,7 +102,7 @@ func (m *Module) Validate() error {
 // it); any other rule error is a server fault naming the rule, line and
 // column in the log.
 func (m *Module) Map(ctx context.Context, c *sts.Call) error {
-	before := reservedState(c.User)
+	before := reservedState(c.User, nil)
 	res, err := m.rule.Evaluate(ctx, mappingrules.Input{User: c.User, Call: c, Timeout: m.Timeout, Limits: m.Limits})
 	if err != nil {
 		var exc *mappingrules.STSException
@@ -113,15 +113,20 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 	}
 	// Adding or changing a reserved claim needs a grant; dropping one only
 	// narrows the token and is always allowed.
-	after := reservedState(c.User)
+	after := reservedState(c.User, before)
 	var changed []string
 	for k, v := range after {
-		if before[k] != v && !m.allowed[k] {
-			changed = append(changed, k)
+		if k == claimJSONKey || before[k] == v {
+			continue
+		}
+		name := k[strings.IndexByte(k, 0)+1:]
+		if !m.allowed[name] {
+			changed = append(changed, name)
 		}
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
+		changed = slices.Compact(changed)
 		return fmt.Errorf("map: rule %q set reserved claims %s (grant them with allow_reserved_claims)", m.rule.Name, strings.Join(changed, ", "))
 	}
 	if res.Token != nil {
@@ -131,21 +136,33 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 }
 
 // reservedState captures the reserved claims, headers and signing
-// parameters an issue step would use, as comparable strings.
-func reservedState(u *sts.STSUU) map[string]string {
+// parameters an issue step would use, as comparable strings keyed by
+// "<source>\x00<claim>" (source attr, header, signing or json). A
+// claim_json value identical to the one in prev is not parsed again.
+func reservedState(u *sts.STSUU, prev map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, a := range u.Attributes {
 		if a.Type == sts.TypeJWTIssueClaim && slices.Contains(ReservedClaims, a.Name) && !reservedHeaders[a.Name] {
-			out[a.Name] = "attr:" + strings.Join(a.StringValues(), "\x00")
+			out["attr\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
 		}
 	}
 	for _, a := range u.Context {
 		switch {
 		case a.Type == sts.TypeJWTHeaderClaim && reservedHeaders[a.Name]:
-			out[a.Name] = "header:" + strings.Join(a.StringValues(), "\x00")
+			out["header\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
 		case a.Type == sts.TypeJWT && strings.HasPrefix(a.Name, "signing.") && slices.Contains(ReservedClaims, a.Name):
-			out[a.Name] = strings.Join(a.StringValues(), "\x00")
+			out["signing\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
 		case a.Type == sts.TypeJWT && a.Name == "claim_json":
+			raw := strings.Join(a.StringValues(), "\x00")
+			out[claimJSONKey] = raw
+			if prev != nil && prev[claimJSONKey] == raw {
+				for k, v := range prev {
+					if strings.HasPrefix(k, "json\x00") {
+						out[k] = v
+					}
+				}
+				continue
+			}
 			for _, v := range a.Values {
 				obj, ok := claimJSON(v)
 				if !ok {
@@ -153,7 +170,7 @@ func reservedState(u *sts.STSUU) map[string]string {
 				}
 				for k, cv := range obj {
 					if slices.Contains(ReservedClaims, k) && !reservedHeaders[k] {
-						out[k] += "json:" + sts.StringValue(cv)
+						out["json\x00"+k] += sts.StringValue(cv) + "\x00"
 					}
 				}
 			}
@@ -161,6 +178,10 @@ func reservedState(u *sts.STSUU) map[string]string {
 	}
 	return out
 }
+
+// claimJSONKey holds claim_json's raw text in a reserved state; it is not
+// a claim name (claims cannot contain a NUL).
+const claimJSONKey = "\x00claim_json"
 
 func claimJSON(v any) (map[string]any, bool) {
 	switch x := v.(type) {
