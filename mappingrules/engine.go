@@ -68,6 +68,9 @@ func NewRuleSet(cfg Config, baseDir string, cache Cache, logger hclog.Logger) (*
 		}
 		prog, globals, err := compileRule(name, src)
 		if err != nil {
+			if origin != "inline" {
+				return fmt.Errorf("%s: %w", origin, err)
+			}
 			return err
 		}
 		s.rules[name] = &Rule{Name: name, Origin: origin, prog: prog, globals: globals, set: s}
