@@ -585,16 +585,50 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 
 // Warm builds one runtime and puts it in the pool: it proves at load time
 // that the API and the lockdown build, and saves the first request the
-// cost.
+// cost. The other pool slots are filled in the background, so a burst of
+// requests right after a load or reload does not build runtimes on the
+// request path (a runtime takes milliseconds to build).
 func (s *RuleSet) Warm() error {
 	rt, err := newVMRT(s)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if !s.cfg.FreshRuntimes {
-		s.idle = append(s.idle, rt)
+	if s.cfg.FreshRuntimes {
+		return nil
 	}
+	s.mu.Lock()
+	s.idle = append(s.idle, rt)
 	s.mu.Unlock()
+	go s.fill()
 	return nil
+}
+
+func (s *RuleSet) fill() {
+	for {
+		s.mu.Lock()
+		full := s.closed || len(s.idle)+s.running >= s.cfg.PoolSize
+		s.mu.Unlock()
+		if full {
+			return
+		}
+		rt, err := newVMRT(s)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed || len(s.idle)+s.running >= s.cfg.PoolSize {
+			s.mu.Unlock()
+			return
+		}
+		s.idle = append(s.idle, rt)
+		s.mu.Unlock()
+		s.signal()
+	}
+}
+
+func (s *RuleSet) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
