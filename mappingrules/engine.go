@@ -488,6 +488,9 @@ type globalObj struct {
 	vals map[string]goja.Value
 }
 
+var _ goja.DynamicObject = (*globalObj)(nil)
+
+// Get, Set, Has, Delete and Keys implement goja.DynamicObject over the map.
 func (g *globalObj) Get(k string) goja.Value { return g.vals[k] }
 
 func (g *globalObj) Set(k string, v goja.Value) bool {
