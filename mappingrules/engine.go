@@ -428,7 +428,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 			}
 		})
 	}
-	_, runErr := vm.RunProgram(ev.rule.prog)
+	crashed, runErr := runGuarded(vm, ev.rule.prog)
 	// When the cancellation callback has started it may still interrupt
 	// the runtime after ClearInterrupt: such a runtime is not reused.
 	ctxQuiet := stopCtx()
@@ -437,7 +437,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	vm.SetGlobalObject(rt.base)
 	rt.cur = nil
 	defer rt.forgetHosts()
-	reusable = ctxQuiet
+	reusable = ctxQuiet && !crashed
 	if runErr != nil {
 		var intr *goja.InterruptedError
 		var so *goja.StackOverflowError
@@ -523,6 +523,19 @@ func (rt *vmRT) requestValue(ev *evalState) goja.Value {
 		return goja.Null()
 	}
 	return rt.request
+}
+
+// runGuarded runs a program, turning a panic that is not a JavaScript
+// exception (a fault in the API code) into an error, so one rule cannot take
+// the server down; the runtime is then not reused.
+func runGuarded(vm *goja.Runtime, p *goja.Program) (crashed bool, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			crashed, err = true, fmt.Errorf("internal error in the rule API: %v", x)
+		}
+	}()
+	_, err = vm.RunProgram(p)
+	return false, err
 }
 
 // ruleError turns a goja error into a *RuleError positioned in the rule
