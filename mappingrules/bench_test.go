@@ -2,6 +2,10 @@ package mappingrules
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"syscall"
 	"testing"
@@ -141,4 +145,54 @@ func BenchmarkRuleEmpty(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+// BenchmarkRuleVsES256 alternates blocks of reference-rule evaluations and
+// of ES256 sign+verify operations in one loop and reports the CPU time of
+// each and their ratio: the machine's speed varies from minute to minute,
+// the ratio much less. PRODUCT §12's 20 µs is about 0.17 of the reference
+// machine's ES256 sign+verify (≈ 120 µs, NOTES.md).
+func BenchmarkRuleVsES256(b *testing.B) {
+	set := testSet(b, Config{PoolSize: 1, Inline: map[string]string{"bench": benchRule}})
+	r, _ := set.Rule("bench")
+	base := benchUser()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9"))
+	const block = 64
+	users := make([]*sts.STSUU, block)
+	var rule, crypto time.Duration
+	n := 0
+	b.ResetTimer()
+	for n < b.N {
+		b.StopTimer()
+		for j := range users {
+			users[j] = base.Clone()
+		}
+		b.StartTimer()
+		start := cpuTime()
+		for j := 0; j < block; j++ {
+			if _, err := r.Evaluate(context.Background(), Input{User: users[j]}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mid := cpuTime()
+		for j := 0; j < block/4; j++ {
+			sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+			if err != nil || !ecdsa.VerifyASN1(&key.PublicKey, digest[:], sig) {
+				b.Fatal("sign/verify failed")
+			}
+		}
+		end := cpuTime()
+		rule += mid - start
+		crypto += end - mid
+		n += block
+	}
+	perRule := float64(rule) / float64(n)
+	perCrypto := float64(crypto) / float64(n/4)
+	b.ReportMetric(perRule, "cpu-ns/rule")
+	b.ReportMetric(perCrypto, "cpu-ns/es256")
+	b.ReportMetric(perRule/perCrypto, "rule/es256")
 }

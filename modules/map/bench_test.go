@@ -63,6 +63,44 @@ func BenchmarkExchangeWithoutRule(b *testing.B) {
 // BenchmarkExchangeWithRule: see BenchmarkExchangeWithoutRule.
 func BenchmarkExchangeWithRule(b *testing.B) { benchExchange(b, "http://appliesto/bench-with-rule") }
 
+// BenchmarkExchangeRuleShare runs the two exchanges in alternating blocks
+// of the same loop, so a change in the machine's speed during the run
+// affects both alike, and reports the CPU time of each and the rule's
+// share.
+func BenchmarkExchangeRuleShare(b *testing.B) {
+	rt := loadB(b)
+	tok := benchToken(b, rt)
+	run := func(appliesTo string) {
+		if _, err := rt.Run(context.Background(), &sts.Request{ID: "bench", Type: sts.RequestExchange, AppliesTo: appliesTo,
+			Base: &sts.Token{Type: sts.TokenTypeJWT, Data: tok}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run("http://appliesto/bench-with-rule")
+	const block = 32
+	var with, without time.Duration
+	n := 0
+	b.ResetTimer()
+	for n < b.N {
+		start := cpuTime()
+		for j := 0; j < block; j++ {
+			run("http://appliesto/bench-without-rule")
+		}
+		mid := cpuTime()
+		for j := 0; j < block; j++ {
+			run("http://appliesto/bench-with-rule")
+		}
+		end := cpuTime()
+		without += mid - start
+		with += end - mid
+		n += 2 * block
+	}
+	runs := float64(n / 2)
+	b.ReportMetric(float64(without)/runs, "cpu-ns/without")
+	b.ReportMetric(float64(with)/runs, "cpu-ns/with")
+	b.ReportMetric(100*float64(with-without)/float64(with), "rule-%")
+}
+
 // cpuTime is the process's user+system CPU time: on a shared machine the
 // wall-clock ns/op includes waiting for a core.
 func cpuTime() time.Duration {
