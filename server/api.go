@@ -273,6 +273,9 @@ func jsonProblem(err error) string {
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &ute) && ute.Field == "":
+		// The body itself has the wrong type ([], "x", 1).
+		return "the body must be a JSON object"
 	case errors.As(err, &ute):
 		return fmt.Sprintf("field %q must be %s", ute.Field, jsonTypeName(ute.Type.Kind().String()))
 	case errors.As(err, &se):

@@ -255,6 +255,8 @@ func TestAPI(t *testing.T) {
 			want: map[string]any{"error": "invalid_request", "error_description": `the request body is not valid: unknown field "tokne"`}},
 		{name: "wrong type", call: call{body: `{"request_type":7}`, user: "plain", pass: "plain secret+%"}, wantStatus: 400,
 			want: map[string]any{"error": "invalid_request", "error_description": `the request body is not valid: field "request_type" must be a string`}},
+		{name: "not an object", call: call{body: `["validate"]`, user: "plain", pass: "plain secret+%"}, wantStatus: 400,
+			want: map[string]any{"error": "invalid_request", "error_description": "the request body is not valid: the body must be a JSON object"}},
 		{name: "trailing data", call: call{body: okBody + `{}`, user: "plain", pass: "plain secret+%"}, wantStatus: 400,
 			want: map[string]any{"error": "invalid_request", "error_description": "the request body is not valid: data after the JSON object"}},
 		{name: "form body", call: call{body: "request_type=validate", contentType: "application/x-www-form-urlencoded", user: "plain", pass: "plain secret+%"}, wantStatus: 415,
