@@ -3,9 +3,12 @@ package mapmod_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/chainsts/chainsts/chains"
 	_ "github.com/chainsts/chainsts/modules/jwt"
@@ -57,6 +60,19 @@ func TestLocalSTSClientJWTChains(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
+	}
+	// The whole universal user, value types included: nothing else was
+	// added, dropped or turned into a string.
+	b, err := os.ReadFile(filepath.Join("testdata", "local_sts_roundtrip.expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expected, err := sts.ParseJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.User.Equal(expected) {
+		t.Errorf("STSUU differs from testdata/local_sts_roundtrip.expected.json (-want +got):\n%s", cmp.Diff(expected, resp.User))
 	}
 }
 
