@@ -60,6 +60,7 @@ type App struct {
 	cancel  context.CancelFunc
 	remMu   sync.Mutex
 	remotes map[string]*RemoteSet
+	now     func() time.Time // see SetClock; guarded by remMu
 }
 
 // StoreConfig configures one keystore.

@@ -188,6 +188,10 @@ type RemoteSet struct {
 	client    *http.Client
 	ctx       context.Context
 	log       func(msg string, args ...any)
+	// now is the clock of every timing decision of the set (cooldown,
+	// staleness, start-up retries); time.Now unless App.SetClock replaced
+	// it. jwkset's background refresh ticker stays on real time.
+	now func() time.Time
 
 	mu      sync.Mutex
 	cache   jwkset.Storage // the fetched set, read without refetching
@@ -211,8 +215,26 @@ func (t trackingStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) 
 	if err := t.MemoryJWKSet.KeyReplaceAll(ctx, given); err != nil {
 		return err
 	}
-	t.set.lastOK.Store(time.Now().UnixNano())
+	t.set.lastOK.Store(t.set.now().UnixNano())
 	return nil
+}
+
+// SetClock replaces time.Now for the timing decisions of the remote JWK
+// Sets created after the call: the unknown-kid cooldown, the staleness
+// bound and start-up retries. Tests use it to step through those rules
+// without depending on how fast the machine runs; now must be safe for
+// concurrent use and never go backwards.
+func (a *App) SetClock(now func() time.Time) {
+	a.remMu.Lock()
+	defer a.remMu.Unlock()
+	a.now = now
+}
+
+func (a *App) clock() func() time.Time {
+	if a.now != nil {
+		return a.now
+	}
+	return time.Now
 }
 
 // RemoteJWKS returns the shared RemoteSet for a JWK Set URL, creating it (and
@@ -245,7 +267,7 @@ func (a *App) remote(key string, set func(*RemoteSet)) (*RemoteSet, error) {
 	}
 	r := &RemoteSet{opts: a.RemoteKeys, client: remoteClient(a.RemoteKeys), ctx: a.ctx,
 		limiter: rate.NewLimiter(rate.Every(max(a.RemoteKeys.UnknownKIDCooldown, time.Nanosecond)), 1),
-		log:     a.log.Warn}
+		log:     a.log.Warn, now: a.clock()}
 	set(r)
 	r.mu.Lock()
 	err := r.initLocked()
@@ -266,7 +288,7 @@ func (r *RemoteSet) initLocked() error {
 	if r.kf != nil {
 		return nil
 	}
-	r.nextInit = time.Now().Add(r.opts.UnknownKIDCooldown)
+	r.nextInit = r.now().Add(r.opts.UnknownKIDCooldown)
 	if r.url == "" {
 		u, err := r.discover()
 		if err != nil {
@@ -376,7 +398,7 @@ func (r *RemoteSet) readyCache() (keyfunc.Keyfunc, jwkset.Storage, jwkset.Storag
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.kf == nil {
-		if time.Now().Before(r.nextInit) {
+		if r.now().Before(r.nextInit) {
 			return nil, nil, nil, fmt.Errorf("%w: remote keys not loaded yet", ErrStaleKeys)
 		}
 		if err := r.initLocked(); err != nil && r.kf == nil {
@@ -389,20 +411,20 @@ func (r *RemoteSet) readyCache() (keyfunc.Keyfunc, jwkset.Storage, jwkset.Storag
 // Lookup returns the keys that may verify a token signed with alg under
 // kid, each bound to exactly one algorithm: the JWK's own "alg" when it has
 // one, otherwise the first algorithm of allowed that fits the key. An
-// unknown kid triggers at most one refetch per cooldown (through jwkset's
-// rate limiter); a token without kid is tried against every key bound to
-// alg. Header parameters other than kid and alg are never consulted.
+// unknown kid triggers at most one refetch per cooldown (r.limiter, which
+// never waits: inside the cooldown the lookup fails at once); a token
+// without kid is tried against every key bound to alg. Header parameters other than kid and alg are never consulted.
 func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []string) ([]*Key, error) {
 	kf, st, cache, err := r.readyCache()
 	if err != nil {
 		return nil, err
 	}
-	if last := r.lastOK.Load(); last != 0 && time.Since(time.Unix(0, last)) > r.opts.MaxStale {
+	if last := r.lastOK.Load(); last != 0 && r.now().Sub(time.Unix(0, last)) > r.opts.MaxStale {
 		return nil, ErrStaleKeys
 	}
 	var jwks []jwkset.JWK
 	if kid != "" {
-		if _, err := cache.KeyRead(ctx, kid); errors.Is(err, jwkset.ErrKeyNotFound) && !r.limiter.Allow() {
+		if _, err := cache.KeyRead(ctx, kid); errors.Is(err, jwkset.ErrKeyNotFound) && !r.limiter.AllowN(r.now(), 1) {
 			// Unknown kid inside the cooldown: fail at once, no fetch.
 			return nil, ErrKeyNotFound
 		}
@@ -519,7 +541,7 @@ func (r *RemoteSet) EncryptionKey(ctx context.Context, alg, kid string) (*Key, e
 	if r.lastOK.Load() == 0 {
 		return nil, fmt.Errorf("%w: never fetched", ErrStaleKeys)
 	}
-	if time.Since(r.LastSuccess()) > r.opts.MaxStale {
+	if r.now().Sub(r.LastSuccess()) > r.opts.MaxStale {
 		return nil, ErrStaleKeys
 	}
 	all, err := st.KeyReadAll(ctx)

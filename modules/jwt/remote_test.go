@@ -64,77 +64,141 @@ func remoteHost(t *testing.T, remote string) *testHost {
 	return h
 }
 
+// testClock is a manual clock for the remote JWK Set timers (cooldown,
+// staleness): the test moves it, so what a test checks does not depend on
+// how fast a loaded machine runs it.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := new(testClock)
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// remoteHostClock is remoteHost with the keystores app's remote sets on clk.
+func remoteHostClock(t *testing.T, remote string, clk *testClock) *testHost {
+	h := remoteHost(t, remote)
+	a, err := h.App("keystores")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.(*keys.App).SetClock(clk.Now)
+	return h
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline far
+// longer than the condition needs on an idle machine: only for events
+// driven by real timers (jwkset's background refresh ticker).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestRemoteJWKS(t *testing.T) {
 	genTestKeys()
 	k1, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "k1"})
 	k2, _ := keys.NewKey(keys.KeyOptions{Key: testRSA, Alg: "RS256", KID: "k2"})
+	unknown, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "nope"})
 	srv := newJWKSServer(t, k1)
-	h := remoteHost(t, "{refresh_interval: 1h, unknown_kid_cooldown: 300ms, max_stale: 2h}")
+	clk := newTestClock()
+	h := remoteHostClock(t, "{refresh_interval: 1h, unknown_kid_cooldown: 1m, max_stale: 2h}", clk)
 	m := mustStep(t, h, sts.ModeValidate, "algorithms: [ES256, RS256]\nsigning: {jwks_uri: "+srv.URL+"}\n")
 	tok := func(k *keys.Key) string {
 		return craft(`{"alg":"`+k.Alg+`","kid":"`+k.KID+`"}`, validClaims(), signWith(t, k))
 	}
-	if _, err := validateCall(m, tok(k1)); err != nil {
-		t.Fatalf("known kid: %v", err)
+	accept := func(k *keys.Key, when string) {
+		t.Helper()
+		if _, err := validateCall(m, tok(k)); err != nil {
+			t.Fatalf("%s: kid %s: %v", when, k.KID, err)
+		}
 	}
-	if n := srv.hits.Load(); n != 1 {
-		t.Fatalf("fetches after start = %d, want 1", n)
+	fetches := func(want int64, when string) {
+		t.Helper()
+		if n := srv.hits.Load(); n != want {
+			t.Fatalf("fetches %s = %d, want %d", when, n, want)
+		}
 	}
+	accept(k1, "known kid")
+	fetches(1, "after start")
 
 	// Unknown kid: one refetch, then the cooldown refuses further fetches.
-	unknown, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "nope"})
 	for range 5 {
 		wantReject(t, m, tok(unknown), ErrNoKey)
 	}
-	if n := srv.hits.Load(); n != 2 {
-		t.Fatalf("fetches after 5 unknown kids = %d, want 2 (one refetch per cooldown)", n)
-	}
+	fetches(2, "after 5 unknown kids (one refetch per cooldown)")
 
-	// A key added upstream is found by the unknown-kid refetch once the
-	// cooldown has passed.
+	// A key added upstream is not fetched for until the cooldown is over,
 	srv.set(false, k1, k2)
-	time.Sleep(350 * time.Millisecond)
-	if _, err := validateCall(m, tok(k2)); err != nil {
-		t.Fatalf("new kid after cooldown: %v", err)
-	}
-	if n := srv.hits.Load(); n != 3 {
-		t.Fatalf("fetches = %d, want 3", n)
-	}
-
-	// Outage: cached keys keep working.
-	srv.set(true)
-	time.Sleep(350 * time.Millisecond)
-	wantReject(t, m, tok(unknown), ErrNoKey) // triggers a failed refetch
-	if _, err := validateCall(m, tok(k1)); err != nil {
-		t.Fatalf("cached key during outage: %v", err)
-	}
-
-	// Key removal: after the next successful refresh k2 is gone.
-	srv.set(false, k1)
-	time.Sleep(350 * time.Millisecond)
-	wantReject(t, m, tok(unknown), ErrNoKey) // successful refetch without k2
+	clk.Advance(time.Minute - time.Millisecond)
 	wantReject(t, m, tok(k2), ErrNoKey)
+	fetches(2, "for a new kid inside the cooldown")
+	// then the unknown-kid refetch finds it.
+	clk.Advance(time.Millisecond)
+	accept(k2, "new kid after the cooldown")
+	fetches(3, "for a new kid after the cooldown")
+
+	// Outage: the refetch fails and the cached keys keep working.
+	srv.set(true)
+	clk.Advance(time.Minute)
+	wantReject(t, m, tok(unknown), ErrNoKey)
+	fetches(4, "for an unknown kid during the outage")
+	accept(k1, "cached key during the outage")
+	accept(k2, "cached key during the outage")
+
+	// Key removal: after the next successful refetch k2 is gone.
+	srv.set(false, k1)
+	clk.Advance(time.Minute)
+	wantReject(t, m, tok(unknown), ErrNoKey)
+	fetches(5, "for an unknown kid after the outage")
+	wantReject(t, m, tok(k2), ErrNoKey)
+	accept(k1, "key still published")
+	fetches(5, "in the end")
 }
 
 func TestRemoteJWKSStaleBound(t *testing.T) {
 	genTestKeys()
 	k1, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "k1"})
 	srv := newJWKSServer(t, k1)
-	h := remoteHost(t, "{refresh_interval: 1s, unknown_kid_cooldown: 1h, max_stale: 1s}")
+	clk := newTestClock()
+	h := remoteHostClock(t, "{refresh_interval: 1s, unknown_kid_cooldown: 1h, max_stale: 1h}", clk)
 	m := mustStep(t, h, sts.ModeValidate, "algorithms: [ES256]\nsigning: {jwks_uri: "+srv.URL+"}\n")
 	good := craft(`{"alg":"ES256","kid":"k1"}`, validClaims(), signWith(t, k1))
 	if _, err := validateCall(m, good); err != nil {
 		t.Fatal(err)
 	}
+	// Every request counted after the outage starts is answered 503, so a
+	// hit past this point is a failed background refresh.
 	srv.set(true)
-	time.Sleep(2300 * time.Millisecond)
+	before := srv.hits.Load()
+	waitFor(t, "a background refresh during the outage", func() bool { return srv.hits.Load() > before })
+
+	// The last success is the start-up fetch (the clock has not moved
+	// since): cached keys are served up to max_stale after it, not after.
+	clk.Advance(time.Hour)
+	if _, err := validateCall(m, good); err != nil {
+		t.Fatalf("cached keys within the staleness bound: %v", err)
+	}
+	clk.Advance(time.Nanosecond)
 	_, err := validateCall(m, good)
 	if !errors.Is(err, sts.ErrTemporarilyUnavailable) || !errors.Is(err, keys.ErrStaleKeys) {
 		t.Fatalf("stale keys past the bound: err = %v, want temporarily_unavailable", err)
 	}
-	if srv.hits.Load() < 2 {
-		t.Fatalf("background refresh did not run (hits %d)", srv.hits.Load())
-	}
+
+	// The next successful background refresh serves the keys again.
+	srv.set(false)
+	waitFor(t, "a successful background refresh", func() bool {
+		_, err := validateCall(m, good)
+		return err == nil
+	})
 }
 
 func TestRemoteJWKSLimits(t *testing.T) {
