@@ -9,8 +9,10 @@ var OUT = "urn:ibm:jwt:claim";       // claims of the token to issue
 var claims = stsuu.getAttributeContainer();
 
 // 1. Rename: claims keep their JSON types because the attribute itself is
-//    moved (setName/setType), not copied through strings.
-var renames = { mail: "email", employee_number: "employee_id" };
+//    moved (setName/setType), not copied through strings. A token that
+//    already says "email" (the quickstart's urn:jwt:issue chain writes it)
+//    keeps it.
+var renames = { mail: "email", email: "email", employee_number: "employee_id" };
 for (var from in renames) {
 	var attr = claims.getAttributeByNameAndType(from, IN);
 	if (attr != null) {
