@@ -35,7 +35,10 @@ func wantErr(t *testing.T, err error, substr string) {
 }
 
 func TestDeadlineStopsLoopAndNextEvaluationWorks(t *testing.T) {
-	set := testSet(t, Config{Timeout: 50 * time.Millisecond, PoolSize: 1, Inline: map[string]string{
+	// The deadline must leave time for line 1 to run even on a loaded
+	// machine under -race (50 ms did not: the rule was stopped at line 1),
+	// so that the error names the loop's line.
+	set := testSet(t, Config{Timeout: 300 * time.Millisecond, PoolSize: 1, Inline: map[string]string{
 		"loop": "var i = 0;\nwhile (true) { i++; }",
 		"ok":   "stsuu.setPrincipalName('after');",
 	}})
