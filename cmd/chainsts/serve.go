@@ -49,6 +49,13 @@ func serve(cmd *cobra.Command, configPath string, watch time.Duration) error {
 	log := newLogger(cmd, configPath, "")
 	v, c := buildVersion()
 	log.Info("starting chainsts", "version", v, "commit", c, "config", configPath)
+	// The watcher compares with the files as they were before the load, so
+	// a change made while loading (or before the watcher first runs) is
+	// not missed.
+	var loadedStamp string
+	if watch > 0 {
+		loadedStamp = configStamp(configPath)
+	}
 
 	metrics := server.NewMetrics(v, c)
 	ctx := cmd.Context()
@@ -88,7 +95,7 @@ func serve(cmd *cobra.Command, configPath string, watch time.Duration) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	if watch > 0 {
-		go watchConfig(sigCtx, configPath, watch, hup, log)
+		go watchConfig(sigCtx, configPath, loadedStamp, watch, hup, log)
 	}
 	go func() {
 		for {
@@ -141,11 +148,11 @@ func applyLogLevel(cmd *cobra.Command, log hclog.Logger, m *chains.Manager) {
 	}
 }
 
-// watchConfig sends on reload when the configuration files change. It
-// polls their names, sizes and modification times: simple, portable, and
-// cheap at the intervals that make sense for configuration.
-func watchConfig(ctx context.Context, path string, every time.Duration, reload chan<- os.Signal, log hclog.Logger) {
-	last := configStamp(path)
+// watchConfig sends on reload when the configuration files differ from
+// last (their stamp when the serving configuration was read). It polls
+// their names, sizes and modification times: simple, portable, and cheap
+// at the intervals that make sense for configuration.
+func watchConfig(ctx context.Context, path, last string, every time.Duration, reload chan<- os.Signal, log hclog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
