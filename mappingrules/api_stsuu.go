@@ -50,8 +50,12 @@ type iterState struct {
 	i     int
 }
 
+// wrapUser makes the evaluation's stsuu object. Its handle is the
+// runtime's, reset for each evaluation (the container objects of the
+// previous one are dropped with it).
 func (rt *vmRT) wrapUser(u *sts.STSUU) *goja.Object {
-	return rt.wrap(&uuHandle{u: u}, rt.uuProto)
+	rt.user = uuHandle{u: u}
+	return rt.wrap(&rt.user, rt.uuProto)
 }
 
 // wrapItem wraps an API payload with its class's prototype.
@@ -121,9 +125,17 @@ func (rt *vmRT) setIn(l *sts.Attributes, a *sts.Attribute) {
 	l.Set(a)
 }
 
+// attrAlloc is an attribute with room for one value, so the common
+// new Attribute(name, type, value) is one allocation.
+type attrAlloc struct {
+	a   sts.Attribute
+	one [1]any
+}
+
 // newAttribute builds an attribute from JavaScript arguments.
 func (rt *vmRT) newAttribute(name, typ, values goja.Value) *sts.Attribute {
-	a := &sts.Attribute{}
+	box := &attrAlloc{}
+	a := &box.a
 	if name != nil && !goja.IsUndefined(name) && !goja.IsNull(name) {
 		a.Name = name.String()
 	}
@@ -133,13 +145,13 @@ func (rt *vmRT) newAttribute(name, typ, values goja.Value) *sts.Attribute {
 	if typ != nil && !goja.IsUndefined(typ) && !goja.IsNull(typ) {
 		a.Type = typ.String()
 	}
-	vals, err := rt.valuesArg(values)
+	vals, err := rt.valuesArgInto(values, box.one[:0:1])
 	if err != nil {
 		rt.throwErr(fmt.Errorf("attribute %q: %w", a.Name, err))
 	}
 	a.Values = vals
 	if a.Values == nil {
-		a.Values = []any{}
+		a.Values = box.one[:0:1]
 	}
 	return a
 }

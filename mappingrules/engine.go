@@ -307,11 +307,17 @@ func (r *Rule) Evaluate(ctx context.Context, in Input) (*Result, error) {
 	if logger == nil {
 		logger = s.logger
 	}
-	ev := &evalState{parent: ctx, deadline: deadline, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger}
+	// The evaluation's state lives in the runtime, which runs one
+	// evaluation at a time: no allocation per evaluation.
+	ev := &rt.ev
+	*ev = evalState{parent: ctx, deadline: deadline, set: s, rule: r, user: in.User, call: in.Call, limits: lim, logger: logger, stack: ev.stack[:0]}
 	res, reusable, err := rt.run(ev, deadline)
 	if ev.cancel != nil {
 		ev.cancel()
 	}
+	// Drop the request's objects; a pooled runtime keeps only the stack's
+	// backing array.
+	*ev = evalState{stack: ev.stack[:0]}
 	if reusable {
 		s.release(rt)
 	} else {
@@ -437,6 +443,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	vm.SetGlobalObject(rt.base)
 	rt.cur = nil
 	defer rt.forgetHosts()
+	defer func() { rt.user = uuHandle{} }()
 	reusable = ctxQuiet && !crashed
 	if runErr != nil {
 		var intr *goja.InterruptedError

@@ -32,6 +32,11 @@ type vmRT struct {
 	vm   *goja.Runtime
 	base *goja.Object
 	cur  *evalState
+	// ev is the state of the running evaluation (cur points to it), and
+	// user the handle of its stsuu: both reused from one evaluation to
+	// the next.
+	ev   evalState
+	user uuHandle
 
 	timer *time.Timer
 	fired chan struct{}

@@ -143,6 +143,12 @@ func javaList(o *goja.Object) *goja.Object {
 // value|values) and setAttribute: null or undefined is no value, an array
 // or Java list is one value per element, anything else is one value.
 func (rt *vmRT) valuesArg(v goja.Value) ([]any, error) {
+	return rt.valuesArgInto(v, nil)
+}
+
+// valuesArgInto is valuesArg that stores a single value in one, when one
+// has room for it.
+func (rt *vmRT) valuesArgInto(v goja.Value, one []any) ([]any, error) {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil, nil
 	}
@@ -171,7 +177,7 @@ func (rt *vmRT) valuesArg(v goja.Value) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{e}, nil
+	return append(one, e), nil
 }
 
 // toJSValue converts an STSUU value into a typed JavaScript value (the
