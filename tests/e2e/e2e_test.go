@@ -98,10 +98,20 @@ type server struct {
 
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "chainsts.yaml")
+	if err := os.WriteFile(cfg, []byte(config("one")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startServerWith(t, cfg, extraArgs...)
+}
+
+// startServerWith runs `chainsts serve` on an existing configuration whose
+// listeners are on port 0 and whose log is JSON (or made so by
+// --log-format json in extraArgs).
+func startServerWith(t *testing.T, cfg string, extraArgs ...string) *server {
+	t.Helper()
 	bin := chainstsBinary(t)
-	dir := t.TempDir()
-	s := &server{t: t, cfg: filepath.Join(dir, "chainsts.yaml"), done: make(chan error, 1)}
-	s.writeConfig(config("one"))
+	s := &server{t: t, cfg: cfg, done: make(chan error, 1)}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--config", s.cfg}, extraArgs...)...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
