@@ -150,6 +150,7 @@ func buildConfig(ctx context.Context, cfg *config, opts Options, ps *problemSet)
 		return nil, ps
 	}
 	rt.warnings = (&problemSet{list: rt.warnings, fileOrder: ps.fileOrder}).sorted()
+	rt.prepare()
 	return rt, ps
 }
 

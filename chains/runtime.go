@@ -39,6 +39,21 @@ type Observer interface {
 	ObserveChain(chain string, d time.Duration, err error)
 }
 
+// BoundObserver is an Observer that prepares, once per loaded
+// configuration, what it records for each chain and step, so that the
+// request path does no per-call label lookups (a Prometheus vector hashes
+// every label value on each WithLabelValues). A runtime whose Observer
+// implements it calls the bound functions instead of ObserveStep and
+// ObserveChain; they must be safe for concurrent use.
+type BoundObserver interface {
+	Observer
+	// BindStep returns what ObserveStep(chain, step, module, mode, d, err)
+	// would do.
+	BindStep(chain, step, module string, mode sts.Mode) func(d time.Duration, err error)
+	// BindChain returns what ObserveChain(chain, d, err) would do.
+	BindChain(chain string) func(d time.Duration, err error)
+}
+
 // Runtime is one fully provisioned configuration: apps, module instances,
 // compiled chains and lookup tables. It is immutable once loaded and safe
 // for concurrent use; a reload builds a new one.
@@ -67,6 +82,10 @@ type chain struct {
 	path  string
 	steps []*step
 	match *matcher
+
+	// Prepared at load: the logger arguments and the bound observer.
+	logArgs []any
+	observe func(time.Duration, error)
 }
 
 // step is one step of a compiled chain with its own module instance.
@@ -77,6 +96,28 @@ type step struct {
 	mode   sts.Mode
 	inst   sts.Module
 	run    func(context.Context, *sts.Call) error
+
+	// Prepared at load: the logger arguments and the bound observer.
+	logArgs []any
+	observe func(time.Duration, error)
+}
+
+// prepare fills what the request path of every chain needs from the
+// configuration alone, so a request does not rebuild it.
+func (rt *Runtime) prepare() {
+	bo, _ := rt.observer.(BoundObserver)
+	for _, c := range rt.chains {
+		c.logArgs = []any{"chain", c.name}
+		if bo != nil {
+			c.observe = bo.BindChain(c.name)
+		}
+		for _, s := range c.steps {
+			s.logArgs = []any{"step", s.id}
+			if bo != nil {
+				s.observe = bo.BindStep(c.name, s.id, s.module, s.mode)
+			}
+		}
+	}
 }
 
 // Run selects the chain for the request and runs it (sts.ChainRunner). No
@@ -120,9 +161,10 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 	if err := fillRST(user, req); err != nil {
 		return nil, err
 	}
-	log := rt.logger.With("chain", c.name)
+	// The loggers are built only if a step writes at an enabled level.
+	log := lazyWith(rt.logger, c.logArgs)
 	if req.ID != "" {
-		log = log.With("request_id", req.ID)
+		log = lazyWith(log, []any{"request_id", req.ID})
 	}
 	call := &sts.Call{Request: req, User: user, Chain: c.name, Runner: rt}
 	resp := &sts.Response{Chain: c.name, Trace: make([]sts.TraceStep, 0, len(c.steps))}
@@ -138,7 +180,7 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 			break
 		}
 		call.Step = s.id
-		call.Logger = log.With("step", s.id)
+		call.Logger = lazyWith(log, s.logArgs)
 		t0 := time.Now()
 		err := safeStep(ctx, s, call)
 		d := time.Since(t0)
@@ -152,7 +194,9 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 			ts.Error = err.Error()
 		}
 		resp.Trace = append(resp.Trace, ts)
-		if rt.observer != nil {
+		if s.observe != nil {
+			s.observe(d, err)
+		} else if rt.observer != nil {
 			rt.observer.ObserveStep(c.name, s.id, s.module, s.mode, d, err)
 		}
 		if err != nil {
@@ -164,7 +208,9 @@ func (rt *Runtime) runChain(ctx context.Context, c *chain, req *sts.Request) (*s
 	if runErr == nil {
 		resp.Token = call.Output
 	}
-	if rt.observer != nil {
+	if c.observe != nil {
+		c.observe(time.Since(start), runErr)
+	} else if rt.observer != nil {
 		rt.observer.ObserveChain(c.name, time.Since(start), runErr)
 	}
 	return resp, runErr
