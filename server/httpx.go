@@ -17,15 +17,17 @@ const RequestIDHeader = "X-Request-Id"
 
 // RequestID returns the id of the request the context belongs to.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
+	if st := stateFrom(ctx); st != nil {
+		return st.id
+	}
+	return ""
 }
 
 // Logger returns the request's logger, which carries its request id; a
 // null logger outside a request.
 func Logger(ctx context.Context) hclog.Logger {
-	if l, ok := ctx.Value(ctxLogger).(hclog.Logger); ok {
-		return l
+	if st := stateFrom(ctx); st != nil && st.log != nil {
+		return st.log
 	}
 	return hclog.NewNullLogger()
 }

@@ -24,6 +24,6 @@ func (a managerRuntimes) Reload(ctx context.Context) error { return a.m.Reload(c
 
 // Interface guards.
 var (
-	_ Runtime         = (*chains.Runtime)(nil)
-	_ chains.Observer = (*Metrics)(nil)
+	_ Runtime              = (*chains.Runtime)(nil)
+	_ chains.BoundObserver = (*Metrics)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,6 +123,60 @@ func (m *Metrics) ObserveStep(chain, step, module string, mode sts.Mode, d time.
 	m.stepLatency.WithLabelValues(chain, step, module, string(mode), Result(err)).Observe(d.Seconds())
 }
 
+// lazySeries resolves one labelled series on first use and keeps it, so
+// the request path does not hash label values on every call; resolving
+// late (rather than at bind time) keeps series that never saw a request
+// out of /metrics, as WithLabelValues on demand would.
+type lazySeries[T any] struct {
+	p    atomic.Pointer[T]
+	make func() T
+}
+
+func newLazySeries[T any](make func() T) *lazySeries[T] { return &lazySeries[T]{make: make} }
+
+func (l *lazySeries[T]) get() T {
+	if p := l.p.Load(); p != nil {
+		return *p
+	}
+	v := l.make()
+	// Concurrent first uses resolve the same series.
+	l.p.Store(&v)
+	return v
+}
+
+// BindStep implements chains.BoundObserver: the successful outcome, which
+// is nearly every call, goes to a series resolved once; errors take the
+// ObserveStep path.
+func (m *Metrics) BindStep(chain, step, module string, mode sts.Mode) func(time.Duration, error) {
+	ok := newLazySeries(func() prometheus.Observer {
+		return m.stepLatency.WithLabelValues(chain, step, module, string(mode), "ok")
+	})
+	return func(d time.Duration, err error) {
+		if err != nil {
+			m.ObserveStep(chain, step, module, mode, d, err)
+			return
+		}
+		ok.get().Observe(d.Seconds())
+	}
+}
+
+// BindChain implements chains.BoundObserver, like BindStep.
+func (m *Metrics) BindChain(chain string) func(time.Duration, error) {
+	if chain == "" {
+		chain = "none"
+	}
+	total := newLazySeries(func() prometheus.Counter { return m.chainTotal.WithLabelValues(chain, "ok") })
+	latency := newLazySeries(func() prometheus.Observer { return m.chainLatency.WithLabelValues(chain) })
+	return func(d time.Duration, err error) {
+		if err != nil {
+			m.ObserveChain(chain, d, err)
+			return
+		}
+		total.get().Inc()
+		latency.get().Observe(d.Seconds())
+	}
+}
+
 // ObserveReload records a configuration reload.
 func (m *Metrics) ObserveReload(err error) {
 	if err != nil {
@@ -134,8 +189,28 @@ func (m *Metrics) ObserveReload(err error) {
 	m.reloadTime.SetToCurrentTime()
 }
 
+// endpointSeries are one endpoint's series, resolved on first use: its
+// latency histogram and a request counter per status code.
+type endpointSeries struct {
+	duration *lazySeries[prometheus.Observer]
+	codes    [600]atomic.Pointer[prometheus.Counter]
+}
+
+func (m *Metrics) requests(es *endpointSeries, endpoint string, status int) prometheus.Counter {
+	if status < 100 || status >= len(es.codes) {
+		return m.httpRequests.WithLabelValues(endpoint, statusLabel(status))
+	}
+	if p := es.codes[status].Load(); p != nil {
+		return *p
+	}
+	c := m.httpRequests.WithLabelValues(endpoint, statusLabel(status))
+	es.codes[status].Store(&c)
+	return c
+}
+
 // instrument counts and times the requests of one endpoint.
 func (m *Metrics) instrument(endpoint string, h http.Handler) http.Handler {
+	es := &endpointSeries{duration: newLazySeries(func() prometheus.Observer { return m.httpDuration.WithLabelValues(endpoint) })}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inFlight.Inc()
@@ -150,8 +225,8 @@ func (m *Metrics) instrument(endpoint string, h http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		m.httpRequests.WithLabelValues(endpoint, statusLabel(status)).Inc()
-		m.httpDuration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+		m.requests(es, endpoint, status).Inc()
+		es.duration.get().Observe(time.Since(start).Seconds())
 	})
 }
 

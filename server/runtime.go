@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/chainsts/chainsts/sts"
 )
 
@@ -45,17 +47,29 @@ type RouteProvider interface {
 	HTTPRoutes() map[string]http.Handler
 }
 
-type ctxKey int
+// requestState is what the server attaches to a request's context: one
+// context value (each context.WithValue is an allocation and a link that
+// every later Value lookup walks) for the request id, logger, runtime and
+// router entry.
+type requestState struct {
+	id    string
+	log   hclog.Logger
+	rt    Runtime
+	entry *routerEntry
+}
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxLogger
-	ctxRuntime
-)
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
+}
 
 // RuntimeFrom returns the runtime serving the request, for handlers that
 // run chains.
 func RuntimeFrom(ctx context.Context) Runtime {
-	rt, _ := ctx.Value(ctxRuntime).(Runtime)
-	return rt
+	if st := stateFrom(ctx); st != nil && st.rt != nil {
+		return st.rt
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/chainsts/chainsts/chains"
 	"github.com/chainsts/chainsts/clients"
 )
 
@@ -61,11 +62,11 @@ type routerEntry struct {
 	clients func() (*clients.App, error)
 }
 
-type entryKey struct{}
-
 func entryFrom(ctx context.Context) *routerEntry {
-	e, _ := ctx.Value(entryKey{}).(*routerEntry)
-	return e
+	if st := stateFrom(ctx); st != nil {
+		return st.entry
+	}
+	return nil
 }
 
 // New creates a server from the current runtime's `server` configuration.
@@ -211,9 +212,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = newRequestID()
 	}
 	w.Header().Set(RequestIDHeader, id)
-	log := s.log.With("request_id", id)
-	ctx := context.WithValue(r.Context(), ctxRequestID, id)
-	ctx = context.WithValue(ctx, ctxLogger, log)
+	// The request logger is built only if a line is written: at the
+	// default level the access line below does; above it, nothing may.
+	log := chains.LazyWith(s.log, "request_id", id)
+	st := &requestState{id: id, log: log}
+	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
@@ -225,8 +228,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				WriteJSON(rec, http.StatusInternalServerError, ErrorBody{Error: "server_error", Description: "the server could not process the request"})
 			}
 		}
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration_ms", float64(s.now().Sub(start).Microseconds())/1000, "remote", r.RemoteAddr)
+		if log.IsInfo() {
+			log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"duration_ms", float64(s.now().Sub(start).Microseconds())/1000, "remote", r.RemoteAddr)
+		}
 	}()
 
 	rt, release := s.rts.Acquire()
@@ -242,8 +247,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.Request)
 	defer cancel()
-	ctx = context.WithValue(ctx, ctxRuntime, rt)
-	ctx = context.WithValue(ctx, entryKey{}, e)
+	st.rt, st.entry = rt, e
 	r.Body = http.MaxBytesReader(rec, r.Body, e.cfg.Limits.MaxBodyBytes)
 	e.router.ServeHTTP(rec, r.WithContext(ctx))
 }
