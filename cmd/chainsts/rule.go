@@ -121,6 +121,11 @@ func ruleTest(cmd *cobra.Command, name string, f *ruleTestFlags) error {
 		if err != nil {
 			return err
 		}
+		// The rule's whole directory is loaded (for importMappingRule);
+		// a missing file would otherwise read as an unknown rule name.
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("rule file: %w", err)
+		}
 		set, err := mappingrules.NewRuleSet(mappingrules.Config{Dir: filepath.Dir(abs)}, "", mappingrules.NewMemoryCache(), log)
 		if err != nil {
 			return err

@@ -38,6 +38,11 @@ func TestRuleTest(t *testing.T) {
 		t.Fatalf("failing rule: %d %q", code, errOut)
 	}
 
+	code, _, errOut = cli(t, "", "rule", "test", filepath.Join(ruleFixtures, "rules", "no_such_rule.js"), "--stsuu", input)
+	if code != 1 || !strings.Contains(errOut, "rule file:") || !strings.Contains(errOut, "no such file") {
+		t.Fatalf("missing rule file: %d %q", code, errOut)
+	}
+
 	code, _, errOut = cli(t, "", "rule", "test", "not_a_file", "--stsuu", input)
 	if code != 1 || !strings.Contains(errOut, "--config") {
 		t.Fatalf("bare name without config: %d %q", code, errOut)
