@@ -381,7 +381,14 @@ func (a *App) Ready() error { return nil }
 // Store returns the store the endpoints use (tests inject failures).
 func (a *App) Store() store.Store { return a.st }
 
+// timeout bounds a request by RequestTimeout. When the context already
+// ends no later (the server's own request deadline, 10s by default like
+// this one), a second deadline would change nothing but cost a timer, so
+// the context is returned as is.
 func (a *App) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(a.RequestTimeout)) {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, a.RequestTimeout)
 }
 

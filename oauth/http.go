@@ -41,7 +41,9 @@ func (a *App) endpoint(h func(*exchange) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := a.timeout(r.Context())
 		defer cancel()
-		r = r.WithContext(ctx)
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
 		x := &exchange{w: w, r: r, format: FormatJSON}
 		noStore(w)
 		if retry, ok := a.limits.allowAddress(r.RemoteAddr); !ok {
@@ -76,11 +78,14 @@ func (a *App) parseForm(r *http.Request) (url.Values, error) {
 	if r.URL.RawQuery != "" {
 		return nil, sts.ErrInvalidRequest.WithDescription("parameters must be sent in the request body, not the URL query")
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, sts.ErrInvalidRequest.WithDescription("the request body must be application/x-www-form-urlencoded")
+	// The exact media type, which is what clients send, needs no parsing.
+	if ct := r.Header.Get("Content-Type"); ct != formType {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != formType {
+			return nil, sts.ErrInvalidRequest.WithDescription("the request body must be application/x-www-form-urlencoded")
+		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, a.MaxBodyBytes+1))
+	body, err := readBody(r, a.MaxBodyBytes)
 	if err != nil {
 		return nil, sts.ErrInvalidRequest.WithDescription("the request body could not be read").WithCause(err)
 	}
@@ -99,6 +104,33 @@ func (a *App) parseForm(r *http.Request) (url.Values, error) {
 	}
 	r.PostForm = form
 	return form, nil
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// readBody reads at most max+1 bytes of the body (one more than allowed,
+// so the caller sees an oversized body), into a buffer sized from
+// Content-Length when the client sent one, instead of growing one.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	size := int64(512)
+	if cl := r.ContentLength; cl > 0 && cl <= max {
+		size = cl + 1 // room to read EOF without growing
+	}
+	lr := io.LimitReader(r.Body, max+1)
+	body := make([]byte, 0, size)
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := lr.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+	}
 }
 
 // noStore sets the cache headers every token endpoint response carries
@@ -145,17 +177,14 @@ func writeFields(w http.ResponseWriter, status int, format, root string, fields 
 	default:
 		var b bytes.Buffer
 		b.WriteByte('{')
+		b.Grow(64)
 		for i, f := range fields {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			k, _ := json.Marshal(f.name)
-			b.Write(k)
+			writeJSON(&b, f.name)
 			b.WriteByte(':')
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(false)
-			_ = enc.Encode(f.value)
-			b.Truncate(b.Len() - 1) // Encode's newline
+			writeJSON(&b, f.value)
 		}
 		b.WriteByte('}')
 		w.Header().Set("Content-Type", "application/json")
@@ -164,6 +193,42 @@ func writeFields(w http.ResponseWriter, status int, format, root string, fields 
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// writeJSON writes v as encoding/json with HTML escaping off writes it.
+// Strings that need no escaping (tokens, token types, scopes) and integers
+// are written directly; anything else goes through the encoder.
+func writeJSON(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case string:
+		if plainJSONString(x) {
+			b.WriteByte('"')
+			b.WriteString(x)
+			b.WriteByte('"')
+			return
+		}
+	case int64:
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), x, 10))
+		return
+	case int:
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(x), 10))
+		return
+	}
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	b.Truncate(b.Len() - 1) // Encode's newline
+}
+
+// plainJSONString reports whether s is printable ASCII without '"' or
+// a backslash, which encoding/json writes unchanged between quotes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func mustValue(v any) any {
