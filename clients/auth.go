@@ -67,11 +67,13 @@ func (a *App) Authenticate(r *http.Request, form url.Values) (*Client, error) {
 // AuthenticateMethod is Authenticate also returning the method used.
 func (a *App) AuthenticateMethod(r *http.Request, form url.Values) (Result, error) {
 	ctx := r.Context()
-	q := r.URL.Query()
-	for _, p := range queryCredentialParams {
-		if q.Has(p) {
-			return Result{}, sts.ErrInvalidRequest.WithDescription("client credentials must not be sent in the URL query").
-				WithCause(fmt.Errorf("%s in the URL query", p))
+	if r.URL.RawQuery != "" { // parsing an empty query would only allocate
+		q := r.URL.Query()
+		for _, p := range queryCredentialParams {
+			if q.Has(p) {
+				return Result{}, sts.ErrInvalidRequest.WithDescription("client credentials must not be sent in the URL query").
+					WithCause(fmt.Errorf("%s in the URL query", p))
+			}
 		}
 	}
 	for _, p := range queryCredentialParams {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -459,10 +461,13 @@ func (noSecret) kind() string                             { return "none" }
 type verifyCache struct {
 	ttl  time.Duration
 	hkey []byte
+	macs sync.Pool // of hash.Hash: HMAC-SHA-256 under hkey
 	mu   sync.Mutex
 	m    map[[sha256.Size]byte]time.Time
 	now  func() time.Time
 }
+
+var nul = []byte{0}
 
 // maxCacheEntries bounds the cache; when full it is cleared, which only
 // costs a slow verification per client.
@@ -473,13 +478,20 @@ func newVerifyCache(ttl time.Duration) *verifyCache {
 }
 
 func (c *verifyCache) key(id, stored, secret string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, c.hkey)
+	// A keyed MAC costs its key schedule and two hash states to set up;
+	// reset ones from the pool start from the keyed state at no cost.
+	m, _ := c.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, c.hkey)
+	}
 	for _, s := range []string{id, stored, secret} {
-		m.Write([]byte(s))
-		m.Write([]byte{0})
+		_, _ = io.WriteString(m, s)
+		_, _ = m.Write(nul)
 	}
 	var k [sha256.Size]byte
-	copy(k[:], m.Sum(nil))
+	m.Sum(k[:0])
+	m.Reset()
+	c.macs.Put(m)
 	return k
 }
 

@@ -1,13 +1,18 @@
 package clients
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/bcrypt"
@@ -267,5 +272,40 @@ func TestHashSecret(t *testing.T) {
 	}
 	if _, err := HashSecret("md5", "pw", HashOptions{}); err == nil {
 		t.Error("md5 accepted")
+	}
+}
+
+// TestVerifyCacheKeyIsHMAC checks the pooled MAC against a fresh
+// HMAC-SHA-256 of the same fields, over repeated and concurrent calls, so
+// a reused MAC that was not reset would show.
+func TestVerifyCacheKeyIsHMAC(t *testing.T) {
+	c := newVerifyCache(time.Minute)
+	want := func(id, stored, secret string) [sha256.Size]byte {
+		m := hmac.New(sha256.New, c.hkey)
+		for _, s := range []string{id, stored, secret} {
+			m.Write([]byte(s))
+			m.Write([]byte{0})
+		}
+		var k [sha256.Size]byte
+		copy(k[:], m.Sum(nil))
+		return k
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				id, secret := fmt.Sprintf("client-%d", g), fmt.Sprintf("secret-%d", i)
+				if got := c.key(id, "$2b$04$stored", secret); got != want(id, "$2b$04$stored", secret) {
+					t.Errorf("key(%s, %s) differs from a fresh HMAC", id, secret)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c.key("a", "b", "c") == c.key("a", "b", "d") {
+		t.Error("different secrets share a key")
 	}
 }
