@@ -232,6 +232,9 @@ func TestTokenExchangeErrors(t *testing.T) {
 		{"expired subject", app, with(func(f url.Values) {
 			f.Set("subject_token", e.subjectToken(func(c map[string]any) { c["iat"], c["exp"] = now-600, now-300 }))
 		}), want{400, "invalid_request"}},
+		{"subject expired within the validation leeway", app, with(func(f url.Values) {
+			f.Set("subject_token", e.subjectToken(func(c map[string]any) { c["iat"], c["exp"] = now-600, now-5 }))
+		}), want{400, "invalid_request"}},
 		{"garbage subject", app, with(func(f url.Values) { f.Set("subject_token", "not-a-token") }), want{400, "invalid_request"}},
 		{"unsupported subject token type", app, with(func(f url.Values) {
 			f.Set("subject_token_type", "urn:ietf:params:oauth:token-type:saml2")

@@ -378,6 +378,13 @@ func (st *issueState) issue(ctx context.Context, c *sts.Call) (*sts.Token, error
 			if n, err := strconv.ParseInt(sts.StringValue(se.Value()), 10, 64); err == nil && time.Unix(n, 0).Before(exp) {
 				exp = time.Unix(n, 0)
 			}
+			// A subject token accepted within the validation leeway after
+			// its exp leaves no lifetime: issue nothing rather than a token
+			// that is already expired (the opaque module does the same).
+			if !exp.After(now) {
+				return nil, sts.ErrInvalidRequest.WithDescription("the subject token has expired").
+					WithCause(errors.New("jwt issue: no lifetime left before the subject token's expiry"))
+			}
 		}
 		claims["exp"] = sec(exp)
 	}

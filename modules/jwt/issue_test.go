@@ -71,6 +71,38 @@ func TestIssueReservedClaims(t *testing.T) {
 	}
 }
 
+// TestIssueLifetimeClampedToSubject: without extend_lifetime the issued
+// exp never passes the validated subject token's (subject_expires_at), and
+// a subject token accepted within the leeway after its exp gets nothing
+// rather than a token that is already expired.
+func TestIssueLifetimeClampedToSubject(t *testing.T) {
+	h := stdHost(t)
+	m := mustStep(t, h, sts.ModeIssue, "signing: {keystore: sig, label: es256}\nlifetime: 10m\n")
+	withSubjectExp := func(exp int64) *sts.STSUU {
+		u := sts.NewSTSUU()
+		u.SetPrincipalName("alice")
+		u.Context.Set(sts.NewAttribute(SubjectExpiresAt, TypeToken, exp))
+		return u
+	}
+	soon := time.Now().Add(90 * time.Second).Unix()
+	_, c := decodeClaims(t, issueCall(t, m, withSubjectExp(soon)))
+	if exp, _ := c["exp"].(json.Number).Int64(); exp != soon {
+		t.Fatalf("exp %d, want the subject token's %d", exp, soon)
+	}
+	for name, exp := range map[string]int64{"expired within the leeway": time.Now().Unix() - 10, "expires now": time.Now().Unix()} {
+		t.Run(name, func(t *testing.T) {
+			c := &sts.Call{Request: &sts.Request{}, User: withSubjectExp(exp)}
+			err := m.IssueToken(t.Context(), c)
+			if se := sts.AsError(err); err == nil || se.Code != "invalid_request" {
+				t.Fatalf("err = %v, want invalid_request", err)
+			}
+			if c.Output != nil {
+				t.Fatalf("a token was issued: %s", c.Output.Data)
+			}
+		})
+	}
+}
+
 func TestIssueAccessTokenProfile(t *testing.T) {
 	h := stdHost(t)
 	m := mustStep(t, h, sts.ModeIssue, "profile: access_token\nsigning: {keystore: sig, label: es256}\niss: https://sts\n")
