@@ -391,6 +391,12 @@ func TestSecuritySignatureEncoding(t *testing.T) {
 			s, _ := es.Sign(in)
 			return append([]byte{0}, s...)
 		},
+		// r||0x00||s: read as r and s split at the curve size, the values
+		// still verify; only the exact-length rule refuses it.
+		"s left-padded with a zero byte": func(in []byte) []byte {
+			s, _ := es.Sign(in)
+			return append(append(append([]byte{}, s[:32]...), 0), s[32:]...)
+		},
 	} {
 		t.Run(name, func(t *testing.T) { wantReject(t, m, craft(hdr, claims, sig), ErrSignature) })
 	}
@@ -517,6 +523,23 @@ func TestSecurityReplay(t *testing.T) {
 	}
 	noJTI := craft(`{"alg":"ES256","kid":"`+es.KID+`"}`, fmt.Sprintf(`{"exp":%d}`, time.Now().Unix()+60), signWith(t, es))
 	wantReject(t, m, noJTI, ErrMissingClaim)
+
+	// A store that cannot answer refuses the token with 503: the replay
+	// check is never skipped (SECURITY §5.2).
+	hf := stdHost(t)
+	hf.apps["fixed:store"] = failingReplays{}
+	mf := mustStep(t, hf, sts.ModeValidate, "signing: {keystore: sig, label: es256}\nreplay: {enabled: true}\n")
+	esf, _ := keystoreOf(t, hf).Key("es256")
+	if _, err := validateCall(mf, craft(`{"alg":"ES256","kid":"`+esf.KID+`"}`, validClaims(), signWith(t, esf))); !errors.Is(err, sts.ErrTemporarilyUnavailable) {
+		t.Fatalf("store outage: err = %v, want temporarily_unavailable", err)
+	}
+}
+
+// failingReplays is a replay store that cannot answer.
+type failingReplays struct{}
+
+func (failingReplays) UseOnce(context.Context, string, string, time.Time) error {
+	return errors.New("store unreachable")
 }
 
 // memReplays implements store.Replays atomically for the replay test.
