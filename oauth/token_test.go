@@ -241,6 +241,7 @@ func TestTokenExchangeErrors(t *testing.T) {
 			f.Del("audience")
 		}), want{400, "invalid_request"}},
 		{"audience the client may not have", app, with(func(f url.Values) { f.Set("audience", "https://evil.example") }), want{400, "invalid_target"}},
+		{"audience a chain serves but the client may not have", app, with(func(f url.Values) { f.Set("audience", "https://opaque.example") }), want{400, "invalid_target"}},
 		{"audience no chain serves", open, with(func(f url.Values) { f.Set("audience", "https://nowhere.example") }), want{400, "invalid_target"}},
 		{"audiences served by different chains", open, with(func(f url.Values) { f.Add("audience", "https://opaque.example") }), want{400, "invalid_target"}},
 		{"resource not an absolute URI", app, with(func(f url.Values) { f.Del("audience"); f.Set("resource", "api/v1") }), want{400, "invalid_target"}},
@@ -479,6 +480,13 @@ func TestRateLimit(t *testing.T) {
 	check(t, e.post("/oauth2/token", app, form("grant_type", "client_credentials")), want{429, "slow_down"})
 	// Another client has its own bucket.
 	check(t, e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials")), want{status: 200})
+
+	// The per-address bucket applies before authentication, whatever the
+	// client and the endpoint.
+	e = newEnv(t, "  rate_limit: {per_address: 0.001}\n")
+	check(t, e.post("/oauth2/token", app, form("grant_type", "client_credentials")), want{status: 200})
+	check(t, e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials")), want{429, "slow_down"})
+	check(t, e.post("/oauth2/introspect", app, form("token", "x")), want{429, "slow_down"})
 }
 
 func TestDiscovery(t *testing.T) {
