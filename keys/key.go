@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -188,9 +190,10 @@ func (k *Key) VerifyBytes(alg string, signingInput, sig []byte) error {
 		h := a.Hash.New()
 		h.Write(signingInput)
 		var buf [64]byte
-		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
-		// ecdsa.Verify refuses r or s outside [1, n-1].
-		if !ecdsa.Verify(pub, h.Sum(buf[:0]), r, s) {
+		// The JOSE form R || S becomes the DER form crypto/ecdsa verifies,
+		// on the stack; VerifyASN1 refuses r or s outside [1, n-1].
+		var der [2*(2+1+66) + 3]byte
+		if !ecdsa.VerifyASN1(pub, h.Sum(buf[:0]), ecdsaDER(der[:0], sig[:size], sig[size:])) {
 			return ErrBadSignature
 		}
 		return nil
@@ -199,8 +202,58 @@ func (k *Key) VerifyBytes(alg string, signingInput, sig []byte) error {
 			return ErrBadSignature
 		}
 		return nil
+	case FamilyRSA, FamilyRSAPSS:
+		// crypto/rsa directly rather than through golang-jwt's method,
+		// which copies the signing input twice; PS* verify with the same
+		// strict options as StrictPS256 and its siblings.
+		pub, ok := k.Public.(*rsa.PublicKey)
+		if !ok {
+			return ErrWrongAlgorithm
+		}
+		h := a.Hash.New()
+		h.Write(signingInput)
+		var buf [64]byte
+		var err error
+		if a.Family == FamilyRSA {
+			err = rsa.VerifyPKCS1v15(pub, a.Hash, h.Sum(buf[:0]), sig)
+		} else {
+			err = rsa.VerifyPSS(pub, a.Hash, h.Sum(buf[:0]), sig, a.method.(*jwt.SigningMethodRSAPSS).VerifyOptions)
+		}
+		if err != nil {
+			return ErrBadSignature
+		}
+		return nil
 	}
 	return a.method.Verify(string(signingInput), sig, k.Public)
+}
+
+// ecdsaDER appends the DER SEQUENCE of the two big-endian integers r and s
+// (RFC 3279 Ecdsa-Sig-Value) in minimal form, so that crypto/ecdsa's
+// strict parser accepts exactly one encoding per signature. r and s are at
+// most 66 bytes (P-521).
+func ecdsaDER(b, r, s []byte) []byte {
+	r, s = bytes.TrimLeft(r, "\x00"), bytes.TrimLeft(s, "\x00")
+	intLen := func(v []byte) int {
+		if len(v) == 0 || v[0]&0x80 != 0 {
+			return len(v) + 1 // a leading zero: non-negative, or the value 0
+		}
+		return len(v)
+	}
+	n := 2 + intLen(r) + 2 + intLen(s)
+	b = append(b, 0x30)
+	if n >= 0x80 {
+		b = append(b, 0x81)
+	}
+	b = append(b, byte(n))
+	for _, v := range [][]byte{r, s} {
+		l := intLen(v)
+		b = append(b, 0x02, byte(l))
+		if l > len(v) {
+			b = append(b, 0)
+		}
+		b = append(b, v...)
+	}
+	return b
 }
 
 // ErrBadSignature is returned by Verify for a signature that does not

@@ -23,13 +23,26 @@ var errJSONSyntax = errors.New("malformed JSON")
 // deeper than maxJSONDepth, invalid UTF-8 and trailing data. It returns the
 // top-level member names in their order of appearance.
 func parseObject(data []byte) (map[string]any, []string, error) {
+	return parseObjectString(string(data), true)
+}
+
+// parseObjectString is parseObject reading a string: member names and
+// unescaped string values are substrings of data, so a claim set costs one
+// copy of its bytes (shared with claim_json) instead of one per string.
+// The order is only collected when withOrder is set.
+func parseObjectString(data string, withOrder bool) (map[string]any, []string, error) {
 	p := jsonParser{b: data}
 	p.ws()
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return nil, nil, errors.New("not a JSON object")
 	}
-	order := make([]string, 0, 16)
-	v, err := p.object(0, &order)
+	var order []string
+	var op *[]string
+	if withOrder {
+		order = make([]string, 0, 16)
+		op = &order
+	}
+	v, err := p.object(0, op)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,7 +54,7 @@ func parseObject(data []byte) (map[string]any, []string, error) {
 }
 
 type jsonParser struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -84,7 +97,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 }
 
 func (p *jsonParser) lit(s string) error {
-	if len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+	if len(p.b)-p.i < len(s) || p.b[p.i:p.i+len(s)] != s {
 		return errJSONSyntax
 	}
 	p.i += len(s)
@@ -128,8 +141,9 @@ func (p *jsonParser) number() (any, error) {
 	return json.Number(p.b[start:p.i]), nil
 }
 
-// str reads a string. The common case (no escapes) is one allocation;
-// escaped strings are decoded by encoding/json's rules.
+// str reads a string. The common case (no escapes) is a substring of the
+// input, no allocation; escaped strings are decoded by encoding/json's
+// rules.
 func (p *jsonParser) str() (string, error) {
 	p.i++ // opening quote
 	start, esc := p.i, false
@@ -144,16 +158,16 @@ func (p *jsonParser) str() (string, error) {
 			raw := p.b[start:p.i]
 			p.i++
 			if !esc {
-				if !utf8.Valid(raw) {
+				if !utf8.ValidString(raw) {
 					return "", errors.New("invalid UTF-8 in JSON string")
 				}
-				return string(raw), nil
+				return raw, nil
 			}
 			var s string
-			if err := json.Unmarshal(p.b[start-1:p.i], &s); err != nil {
+			if err := json.Unmarshal([]byte(p.b[start-1:p.i]), &s); err != nil {
 				return "", errJSONSyntax
 			}
-			if !utf8.Valid(p.b[start-1 : p.i]) {
+			if !utf8.ValidString(p.b[start-1 : p.i]) {
 				return "", errors.New("invalid UTF-8 in JSON string")
 			}
 			return s, nil
@@ -311,7 +325,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 }
 
 func validNumber(s string) bool {
-	p := jsonParser{b: []byte(s)}
+	p := jsonParser{b: s}
 	if s == "" {
 		return false
 	}

@@ -106,6 +106,11 @@ type Result struct {
 	Encrypted bool
 	// ExpiresAt is exp, zero when absent.
 	ExpiresAt time.Time
+
+	// headerStr and claimsStr are HeaderJSON and ClaimsJSON as the strings
+	// the decoded names and values are substrings of; fill hands them out
+	// as the header and claim_json attributes without copying again.
+	headerStr, claimsStr string
 }
 
 func (m *Module) provisionValidate(ctx sts.ProvisionContext) (*Validator, error) {
@@ -486,14 +491,16 @@ func (v *Validator) verify(ctx context.Context, token []byte, opts VerifyOptions
 	} else if v.dec != nil && v.dec.required {
 		return nil, ErrEncryptionReq
 	}
-	hdr, alg, kid, err := checkHeader(c, v.algs)
+	res.headerStr = string(c.header)
+	hdr, alg, kid, err := checkHeader(res.headerStr, v.algs)
 	if err != nil {
 		return nil, err
 	}
 	if err := v.checkTyp(hdr["typ"]); err != nil {
 		return nil, err
 	}
-	claims, order, err := parseObject(c.payload)
+	res.claimsStr = string(c.payload)
+	claims, order, err := parseObjectString(res.claimsStr, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
@@ -529,8 +536,8 @@ func (v *Validator) verify(ctx context.Context, token []byte, opts VerifyOptions
 // of SECURITY §1.2-1.4: alg present, never "none", on the allow-list; no
 // crit; kid, when present, a bounded string. jwk, jku, x5u and x5c are
 // ignored: they never supply a key and never cause a fetch.
-func checkHeader(c *compact, algs []string) (map[string]any, string, string, error) {
-	hdr, _, err := parseObject(c.header)
+func checkHeader(header string, algs []string) (map[string]any, string, string, error) {
+	hdr, _, err := parseObjectString(header, false)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
@@ -581,6 +588,9 @@ func (v *Validator) checkTyp(t any) error {
 	if !ok {
 		return fmt.Errorf("%w: typ is not a string", ErrTyp)
 	}
+	if len(v.typAccept) == 0 && len(v.typReject) == 0 {
+		return nil
+	}
 	n := normTyp(s)
 	if len(v.typAccept) > 0 && !slices.Contains(v.typAccept, n) {
 		return fmt.Errorf("%w: %q", ErrTyp, s)
@@ -629,10 +639,16 @@ func (v *Validator) candidates(ctx context.Context, ti *trustedIssuer, kid, alg 
 		}
 		return ks, nil
 	}
-	var out []*keys.Key
-	for _, k := range ti.static[kid] {
-		if k.Alg == alg {
-			out = append(out, k)
+	// Usually every key under the kid is bound to alg: hand out the
+	// configured slice itself (verifySig only reads it).
+	all := ti.static[kid]
+	out := all
+	if slices.ContainsFunc(all, func(k *keys.Key) bool { return k.Alg != alg }) {
+		out = nil
+		for _, k := range all {
+			if k.Alg == alg {
+				out = append(out, k)
+			}
 		}
 	}
 	if len(out) == 0 {
@@ -798,13 +814,16 @@ func (m *Module) ValidateToken(ctx context.Context, c *sts.Call) error {
 
 // fill writes a verified token into the universal user.
 func (v *Validator) fill(u *sts.STSUU, res *Result) error {
-	// One backing array for the attributes and one for their single
-	// values: a 10-claim token costs two allocations here, not twenty.
-	attrs := make([]sts.Attribute, len(res.ClaimOrder))
-	single := make([]any, len(res.ClaimOrder))
+	n := len(res.ClaimOrder)
+	// One backing array for every attribute written here (the claims, then
+	// claim_json, subject_expires_at, header and the principal name) and
+	// one for their single values: a 10-claim token costs two allocations
+	// here, not thirty.
+	attrs := make([]sts.Attribute, n+4)
+	single := make([]any, n+4)
 	fresh := len(u.Attributes) == 0
 	if fresh {
-		u.Attributes = make(sts.Attributes, 0, len(res.ClaimOrder))
+		u.Attributes = make(sts.Attributes, 0, n)
 	}
 	for i, name := range res.ClaimOrder {
 		val := res.Claims[name]
@@ -825,17 +844,47 @@ func (v *Validator) fill(u *sts.STSUU, res *Result) error {
 			u.Attributes.Set(a)
 		}
 	}
-	u.Context.Set(&sts.Attribute{Name: "claim_json", Type: sts.TypeJWT, Values: []any{string(res.ClaimsJSON)}})
+	one := func(i int, name, typ string, val any) *sts.Attribute {
+		a := &attrs[i]
+		a.Name, a.Type = name, typ
+		single[i] = val
+		a.Values = single[i : i+1 : i+1]
+		return a
+	}
+	claimsStr, headerStr := res.claimsStr, res.headerStr
+	if claimsStr == "" {
+		claimsStr = string(res.ClaimsJSON)
+	}
+	if headerStr == "" {
+		headerStr = string(res.HeaderJSON)
+	}
+	ctxAttrs := [3]*sts.Attribute{one(n, "claim_json", sts.TypeJWT, claimsStr)}
+	nctx := 1
 	if !res.ExpiresAt.IsZero() {
 		// Issue steps cap the lifetime of what they issue from this token
 		// at its remaining lifetime (SECURITY §2.7).
-		u.Context.Set(&sts.Attribute{Name: SubjectExpiresAt, Type: TypeToken,
-			Values: []any{json.Number(strconv.FormatInt(res.ExpiresAt.Unix(), 10))}})
+		ctxAttrs[nctx] = one(n+1, SubjectExpiresAt, TypeToken, json.Number(strconv.FormatInt(res.ExpiresAt.Unix(), 10)))
+		nctx++
 	}
-	u.Context.Set(&sts.Attribute{Name: "header", Type: sts.TypeJWT, Values: []any{string(res.HeaderJSON)}})
+	ctxAttrs[nctx] = one(n+2, "header", sts.TypeJWT, headerStr)
+	nctx++
+	if len(u.Context) == 0 {
+		u.Context = make(sts.Attributes, 0, nctx)
+		u.Context = append(u.Context, ctxAttrs[:nctx]...)
+	} else {
+		for _, a := range ctxAttrs[:nctx] {
+			u.Context.Set(a)
+		}
+	}
 	if p, ok := res.Claims[v.principalClaim]; ok {
 		if name := sts.StringValue(p); name != "" {
-			u.SetPrincipalName(name)
+			if len(u.Principal) == 0 {
+				// What SetPrincipalName does for a user without
+				// principal attributes, from the shared arrays.
+				u.Principal = sts.Attributes{one(n+3, sts.PrincipalNameAttribute, sts.TypeAccessManager, name)}
+			} else {
+				u.SetPrincipalName(name)
+			}
 		}
 	} else if v.principalClaim != "sub" {
 		return sts.ErrInvalidRequest.WithDescription("the token is invalid").WithCause(fmt.Errorf("jwt: %w: %s", ErrMissingClaim, v.principalClaim))

@@ -160,7 +160,7 @@ func verifyJWSWithKeys(tok string, ks []*keys.Key) error {
 	for _, k := range ks {
 		algs = append(algs, k.Alg)
 	}
-	_, alg, kid, err := checkHeader(c, algs)
+	_, alg, kid, err := checkHeader(string(c.header), algs)
 	if err != nil {
 		return err
 	}
