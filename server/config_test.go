@@ -22,6 +22,7 @@ func TestConfigProblems(t *testing.T) {
 		{"unknown key", "server: { listn: 127.0.0.1:1 }", "listn"},
 		{"bad log level", "logging: { level: loud }", "unknown log level"},
 		{"bad log format", "logging: { format: xml }", "unknown log format"},
+		{"negative memory limit", "server: { gc: { memory_limit_mb: -5 } }", "gc.memory_limit_mb: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

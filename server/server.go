@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -373,6 +375,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.admin != nil {
 		go func() { errc <- s.admin.Serve(s.adminLn) }()
 	}
+	tuneGC(s.start.GC, os.Getenv, s.log)
 	attrs := []any{"listen", s.publicLn.Addr().String(), "tls", s.start.TLS != nil}
 	if s.adminLn != nil {
 		attrs = append(attrs, "admin", s.adminLn.Addr().String())
@@ -455,6 +458,19 @@ func allowedMethods(r *mux.Router, path string) string {
 	})
 	sort.Strings(methods)
 	return strings.Join(slices.Compact(methods), ", ")
+}
+
+// tuneGC applies server.gc to the process, except the knobs the GOGC and
+// GOMEMLIMIT environment variables already set.
+func tuneGC(c GC, getenv func(string) string, log hclog.Logger) {
+	if c.Percent >= 0 && getenv("GOGC") == "" {
+		debug.SetGCPercent(c.Percent)
+		log.Debug("garbage collector target set", "gc_percent", c.Percent)
+	}
+	if c.MemoryLimitMB > 0 && getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.MemoryLimitMB << 20)
+		log.Debug("garbage collector soft memory limit set", "memory_limit_mb", c.MemoryLimitMB)
+	}
 }
 
 // listenWarnings are the configuration's exposure risks, logged at start
