@@ -14,5 +14,5 @@
 //	    DIR/partner-key.pem (private, signs the subject token)
 //	chainsts-load run -url http://127.0.0.1:8080 -key DIR/partner-key.pem \
 //	    -client bench -secret S [-duration 10s] [-concurrency 8] [-server-pid PID] \
-//	    [-rule FILE.js -rule-name NAME] [-startup 120ms]
+//	    [-rule FILE.js -rule-name NAME] [-startup 120ms] [-startup-first 400ms]
 package main

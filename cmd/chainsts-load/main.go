@@ -118,7 +118,7 @@ func signES256(k *ecdsa.PrivateKey, kid string, claims map[string]any) (string, 
 type config struct {
 	url, client, secret, audience, issuer, kid string
 	rulePath, ruleName                         string
-	duration, crypto, startup                  time.Duration
+	duration, crypto, startup, startupFirst    time.Duration
 	concurrency, serverPID                     int
 	key                                        *ecdsa.PrivateKey
 }
@@ -140,7 +140,8 @@ func run(args []string) error {
 	fs.IntVar(&c.serverPID, "server-pid", 0, "server process id, to measure its CPU time per request and its memory")
 	fs.StringVar(&c.rulePath, "rule", "", "the chain's mapping rule (JavaScript file), evaluated on its own in the same run")
 	fs.StringVar(&c.ruleName, "rule-name", "rule", "the rule's name in the configuration")
-	fs.DurationVar(&c.startup, "startup", 0, "start-up to ready the caller measured, printed against the target")
+	fs.DurationVar(&c.startup, "startup", 0, "start-up to ready the caller measured (data directory in place), printed against the target")
+	fs.DurationVar(&c.startupFirst, "startup-first", 0, "start-up to ready of the first start (development keys generated), printed for reference")
 	_ = fs.Parse(args)
 	var err error
 	if c.key, err = readKey(keyPath); err != nil {
@@ -229,8 +230,12 @@ func run(args []string) error {
 			mem.rss/1e6, mem.peak/1e6, verdict(mem.peak <= 150e6))
 	}
 	if c.startup > 0 {
-		line("start-up to ready (this server):", "%6.0f ms (PRODUCT §12: <= 300 ms): %s",
-			float64(c.startup)/float64(time.Millisecond), verdict(c.startup <= 300*time.Millisecond))
+		first := ""
+		if c.startupFirst > 0 {
+			first = fmt.Sprintf("; first start, keys generated: %.0f ms", float64(c.startupFirst)/float64(time.Millisecond))
+		}
+		line("start-up to ready (restart of this server):", "%6.0f ms (PRODUCT §12: <= 300 ms): %s%s",
+			float64(c.startup)/float64(time.Millisecond), verdict(c.startup <= 300*time.Millisecond), first)
 	}
 	if max.errors > 0 || paced.errors > 0 {
 		return fmt.Errorf("%d requests failed, first: %s", max.errors+paced.errors, max.firstErr+paced.firstErr)
