@@ -492,7 +492,10 @@ func TestLogs(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	f := newFixture(t, "  api: { rate_limit: { per_client: 1, burst: 2, auth_failures_per_address: 0.5 } }")
+	// Slow refill rates: under -race on a busy machine the 20 failed
+	// authentications (bcrypt) took long enough at 0.5/s to earn a token
+	// back, and the right secret then passed.
+	f := newFixture(t, "  api: { rate_limit: { per_client: 0.01, burst: 2, auth_failures_per_address: 0.001 } }")
 	// Two requests fit the client's burst; the third waits.
 	for i := range 2 {
 		if resp, body := f.do(call{body: okBody, user: "plain", pass: "plain secret+%"}); resp.StatusCode != 200 {
