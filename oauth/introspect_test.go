@@ -173,8 +173,13 @@ func TestStoreFailure(t *testing.T) {
 		})
 	}
 	t.Run("JWT-only paths keep working", func(t *testing.T) {
+		before := e.st.Calls.Load()
 		check(t, e.post("/oauth2/token", app, form("grant_type", "client_credentials")), want{status: 200})
 		check(t, e.post("/oauth2/token", app, exchangeForm(e.subjectToken(nil))), want{status: 200})
+		// Not only do they survive the outage: they never touch the store.
+		if n := e.st.Calls.Load() - before; n != 0 {
+			t.Errorf("the JWT-only paths made %d store calls", n)
+		}
 	})
 	e.st.SetFailing(false)
 	// Nothing was written while the store failed: the opaque handle is
