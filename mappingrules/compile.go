@@ -7,7 +7,9 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
+	"github.com/dop251/goja/token"
 	"github.com/dop251/goja/unistring"
 )
 
@@ -45,18 +47,148 @@ func (e *RuleError) Unwrap() error { return e.Cause }
 //     same declaration on the next evaluation);
 //   - x.length() with no arguments (Java's String.length()) becomes
 //     __jlen(x), which calls a callable length and returns a plain one.
-func compileRule(name, src string) (*goja.Program, []string, error) {
+//
+// The program is compiled twice: as a script, whose declarations land on
+// the evaluation's global object (what importMappingRule runs, so the
+// importer sees them), and, when the rule cannot tell the difference, as
+// the body of a function called once (see functionForm), which is what an
+// evaluation of the rule itself runs.
+func compileRule(name, src string) (*compiledRule, error) {
+	prg, err := parseRule(name, src)
+	if err != nil {
+		return nil, err
+	}
+	p, err := goja.CompileAST(prg, false)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	c := &compiledRule{prog: p, globals: topLevelNames(prg)}
+	if !functionFormSafe(prg) {
+		return c, nil
+	}
+	// A second parse: the compiler must not see an AST it compiled before.
+	fprg, err := parseRule(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if main, err := goja.CompileAST(functionForm(fprg), false); err == nil {
+		c.main = main
+	}
+	return c, nil
+}
+
+// compiledRule is a rule's programs.
+type compiledRule struct {
+	// prog is the rule as a script.
+	prog *goja.Program
+	// main is a program whose value is the rule as a function, or nil
+	// when the rule must run as a script.
+	main *goja.Program
+	// globals are the names the script declares at top level.
+	globals []string
+}
+
+func parseRule(name, src string) (*ast.Program, error) {
 	prg, err := parser.ParseFile(nil, name, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, nil, syntaxError(name, err)
+		return nil, syntaxError(name, err)
 	}
 	hoistTopLevelLexical(prg)
 	rewriteLengthCalls(reflect.ValueOf(prg))
-	p, err := goja.CompileAST(prg, false)
-	if err != nil {
-		return nil, nil, syntaxError(name, err)
+	return prg, nil
+}
+
+// functionForm turns a parsed rule into a program whose value is the
+// function (() => { body }), keeping every node's position so errors
+// still name the rule's line and column. Each runtime makes the function
+// once and calls it for every evaluation (see vmRT.ruleFunc). An arrow
+// function has no arguments or prototype object of its own, and no
+// this the rule can reach: a rule that uses this at top level stays a
+// script (functionFormSafe).
+//
+// A script's top-level names are properties of the global object: every
+// read and write of one is a lookup by name in the evaluation's global
+// map, and every assignment allocates a reference. In a function they
+// are slots of its frame. For the reference rule this is about a fifth of
+// an evaluation's instructions outside the garbage collector.
+func functionForm(prg *ast.Program) *ast.Program {
+	end := file.Idx(1)
+	if n := len(prg.Body); n > 0 {
+		end = prg.Body[n-1].Idx1()
 	}
-	return p, topLevelNames(prg), nil
+	fn := &ast.ArrowFunctionLiteral{
+		Start:           1,
+		ParameterList:   &ast.ParameterList{Opening: 1, Closing: 1},
+		Body:            &ast.BlockStatement{LeftBrace: 1, List: prg.Body, RightBrace: end},
+		DeclarationList: prg.DeclarationList,
+	}
+	return &ast.Program{Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}}, File: prg.File}
+}
+
+// functionFormSafe reports whether a rule behaves the same as a function
+// body as it does as a script. It is conservative: any construct through
+// which a rule could see that its top-level names are not properties of
+// the global object keeps it a script:
+//
+//   - importMappingRule (an imported rule reads and defines globals
+//     shared with its importer);
+//   - globalThis, and this outside a function (the global object itself);
+//   - with, and delete of a name (a global property can be deleted, a
+//     function's variable cannot);
+//   - a top-level declaration of stsuu (the engine reads the global stsuu
+//     back after the rule to adopt a replaced universal user).
+func functionFormSafe(prg *ast.Program) bool {
+	for _, name := range topLevelNames(prg) {
+		if name == "stsuu" {
+			return false
+		}
+	}
+	return !hasScriptOnly(reflect.ValueOf(prg), false)
+}
+
+var scriptOnlyNames = map[string]bool{"importMappingRule": true, "globalThis": true}
+
+// hasScriptOnly walks the AST by reflection for the constructs
+// functionFormSafe lists; inFunc is true inside a function that has its
+// own this (not an arrow function, whose this is the script's).
+func hasScriptOnly(v reflect.Value, inFunc bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		switch n := v.Interface().(type) {
+		case *ast.Identifier:
+			return scriptOnlyNames[n.Name.String()]
+		case *ast.ThisExpression:
+			return !inFunc
+		case *ast.WithStatement:
+			return true
+		case *ast.UnaryExpression:
+			if _, name := n.Operand.(*ast.Identifier); name && n.Operator == token.DELETE {
+				return true
+			}
+		case *ast.FunctionLiteral:
+			inFunc = true
+		}
+		return hasScriptOnly(v.Elem(), inFunc)
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if hasScriptOnly(v.Index(i), inFunc) {
+				return true
+			}
+		}
+	case reflect.Struct:
+		if v.Type().PkgPath() != astPkg {
+			return false
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() && hasScriptOnly(v.Field(i), inFunc) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // topLevelNames lists the names a program declares on the global object

@@ -28,10 +28,8 @@ type Rule struct {
 	Name string
 	// Origin is the file the rule came from, or "inline".
 	Origin string
-	prog   *goja.Program
-	// globals are the names the rule declares at top level.
-	globals []string
-	set     *RuleSet
+	*compiledRule
+	set *RuleSet
 }
 
 // RuleSet is a directory and configuration of rules compiled together,
@@ -66,14 +64,14 @@ func NewRuleSet(cfg Config, baseDir string, cache Cache, logger hclog.Logger) (*
 		if cur, dup := s.rules[name]; dup {
 			return fmt.Errorf("rule %q defined twice (%s and %s)", name, cur.Origin, origin)
 		}
-		prog, globals, err := compileRule(name, src)
+		c, err := compileRule(name, src)
 		if err != nil {
 			if origin != "inline" {
 				return fmt.Errorf("%s: %w", origin, err)
 			}
 			return err
 		}
-		s.rules[name] = &Rule{Name: name, Origin: origin, prog: prog, globals: globals, set: s}
+		s.rules[name] = &Rule{Name: name, Origin: origin, compiledRule: c, set: s}
 		return nil
 	}
 	dir := cfg.Dir
@@ -183,11 +181,11 @@ func (s *RuleSet) Rule(name string) (*Rule, error) {
 // Compile compiles a rule that is not part of the set's names (a map
 // step's inline source); it can import the set's rules.
 func (s *RuleSet) Compile(name, src string) (*Rule, error) {
-	prog, globals, err := compileRule(name, src)
+	c, err := compileRule(name, src)
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Name: name, Origin: "inline", prog: prog, globals: globals, set: s}, nil
+	return &Rule{Name: name, Origin: "inline", compiledRule: c, set: s}, nil
 }
 
 // Close releases the pooled runtimes.
@@ -418,7 +416,15 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	vals["stsuu"] = userObj
 	vals["stsrequest"] = rt.requestValue(ev)
 	vals["stsresponse"] = rt.response
-	rt.declareGlobals(ev.rule.globals)
+	run := rt.ruleFunc(ev.rule.compiledRule)
+	if run == nil {
+		rt.declareGlobals(ev.rule.globals)
+		prog := ev.rule.prog
+		run = func() error {
+			_, err := vm.RunProgram(prog)
+			return err
+		}
+	}
 	vm.SetGlobalObject(g)
 	rt.cur = ev
 	ev.stack = append(ev.stack[:0], ev.rule.Name)
@@ -434,7 +440,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 			}
 		})
 	}
-	crashed, runErr := runGuarded(vm, ev.rule.prog)
+	crashed, runErr := runGuarded(run)
 	// When the cancellation callback has started it may still interrupt
 	// the runtime after ClearInterrupt: such a runtime is not reused.
 	ctxQuiet := stopCtx()
@@ -532,17 +538,55 @@ func (rt *vmRT) requestValue(ev *evalState) goja.Value {
 	return rt.request
 }
 
-// runGuarded runs a program, turning a panic that is not a JavaScript
+// runGuarded runs a rule, turning a panic that is not a JavaScript
 // exception (a fault in the API code) into an error, so one rule cannot take
 // the server down; the runtime is then not reused.
-func runGuarded(vm *goja.Runtime, p *goja.Program) (crashed bool, err error) {
+func runGuarded(run func() error) (crashed bool, err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			crashed, err = true, fmt.Errorf("internal error in the rule API: %v", x)
 		}
 	}()
-	_, err = vm.RunProgram(p)
-	return false, err
+	return false, run()
+}
+
+// maxRuleFuncs bounds a runtime's table of rule functions (a rule set has
+// as many rules as its configuration names, plus the map steps' inline
+// rules; the bound only matters if rules were compiled without end).
+const maxRuleFuncs = 1024
+
+// ruleFunc returns the function that runs a rule in function form on this
+// runtime, made on first use, or nil for a rule that runs as a script.
+// The function object is frozen: no evaluation can attach anything to it.
+// Each call gets a new frame, so nothing of one evaluation's variables
+// survives into the next.
+func (rt *vmRT) ruleFunc(c *compiledRule) func() error {
+	if c.main == nil {
+		return nil
+	}
+	f, ok := rt.funcs[c]
+	if !ok {
+		v, err := rt.vm.RunProgram(c.main)
+		if err != nil {
+			return nil
+		}
+		call, isFunc := goja.AssertFunction(v)
+		if !isFunc {
+			return nil
+		}
+		if _, err := rt.freezeFn(goja.Undefined(), v); err != nil {
+			return nil
+		}
+		if len(rt.funcs) >= maxRuleFuncs {
+			clear(rt.funcs)
+		}
+		f = func() error {
+			_, err := call(goja.Undefined())
+			return err
+		}
+		rt.funcs[c] = f
+	}
+	return f
 }
 
 // ruleError turns a goja error into a *RuleError positioned in the rule

@@ -78,19 +78,52 @@ func testSet(t testing.TB, cfg Config) *RuleSet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if scriptFormOnly {
+		scriptForm(set)
+	}
 	t.Cleanup(func() { _ = set.Close() })
 	return set
+}
+
+// scriptFormOnly makes testSet return sets whose rules all run as scripts
+// (TestSandboxInScriptForm).
+var scriptFormOnly bool
+
+// scriptForm makes every rule of a set run as a script, the form
+// importMappingRule runs and the one rules that cannot run as a function
+// keep.
+func scriptForm(set *RuleSet) {
+	for _, r := range set.rules {
+		c := *r.compiledRule
+		c.main = nil
+		r.compiledRule = &c
+	}
 }
 
 // TestISAMRules runs every rule in testdata/rules (ISAM style) over
 // testdata/input.json and compares the resulting STSUU, or the error, with
 // testdata/golden/<rule>.json.
+//
+// Each rule runs in the form an evaluation picks (a function when the rule
+// cannot tell, see functionFormSafe) and as a script: both must give the
+// golden result.
 func TestISAMRules(t *testing.T) {
 	set := testSet(t, Config{Dir: "testdata/rules"})
+	scripts := testSet(t, Config{Dir: "testdata/rules"})
+	scriptForm(scripts)
 	names := set.Names()
 	if len(names) < 15 {
 		t.Fatalf("only %d rules", len(names))
 	}
+	for _, form := range []string{"picked", "script"} {
+		if form == "script" {
+			set = scripts
+		}
+		t.Run(form, func(t *testing.T) { testISAMRules(t, set, names) })
+	}
+}
+
+func testISAMRules(t *testing.T, set *RuleSet, names []string) {
 	for _, name := range names {
 		if name == "Shared_Helpers" {
 			continue
@@ -121,7 +154,7 @@ func TestISAMRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("testdata/golden", name+".json")
-			if *update {
+			if *update && !strings.HasPrefix(t.Name(), "TestISAMRules/script/") {
 				if err := os.WriteFile(golden, append(buf.Bytes(), '\n'), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -37,6 +37,8 @@ type vmRT struct {
 	// the next.
 	ev   evalState
 	user uuHandle
+	// funcs holds the rules in function form made on this runtime.
+	funcs map[*compiledRule]func() error
 
 	timer *time.Timer
 	fired chan struct{}
@@ -82,6 +84,7 @@ func newVMRT(set *RuleSet) (*vmRT, error) {
 		pkgObjs: map[*goja.Object]string{},
 		hosts:   map[*goja.Object]any{},
 		errs:    map[*goja.Object]error{},
+		funcs:   map[*compiledRule]func() error{},
 	}
 	objCtor := vm.Get("Object").ToObject(vm)
 	freeze, ok1 := goja.AssertFunction(objCtor.Get("freeze"))
