@@ -433,9 +433,11 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	// A cancelled request (not a deadline, which the timer covers) stops
 	// the rule too.
 	stopCtx := func() bool { return true }
-	if ev.parent.Done() != nil {
-		stopCtx = context.AfterFunc(ev.parent, func() {
-			if cerr := ev.parent.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+	if parent := ev.parent; parent.Done() != nil {
+		// The callback may still run after stopCtx reports it started,
+		// when Evaluate already resets the reused ev: it must not read ev.
+		stopCtx = context.AfterFunc(parent, func() {
+			if cerr := parent.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
 				vm.Interrupt(cerr)
 			}
 		})
