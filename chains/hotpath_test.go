@@ -139,3 +139,39 @@ func TestLazyLoggerNotBuiltWhenSilent(t *testing.T) {
 		t.Fatalf("warning not written: %q", buf.String())
 	}
 }
+
+// TestFillRSTAttributesAreIndependent checks that the request elements,
+// which share backing arrays, behave as separate attributes: growing or
+// changing one leaves the others as they were.
+func TestFillRSTAttributesAreIndependent(t *testing.T) {
+	u := sts.NewSTSUU()
+	req := &sts.Request{Type: "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue", Issuer: "iss",
+		AppliesTo: "http://appliesto/x", AppliesToServiceName: "svc", TokenType: "tt"}
+	if err := fillRST(u, req); err != nil {
+		t.Fatal(err)
+	}
+	got := func() []string {
+		var out []string
+		for _, a := range u.RST {
+			out = append(out, a.Name+"|"+a.Type+"|"+strings.Join(a.StringValues(), ","))
+		}
+		return out
+	}
+	want := []string{
+		"RequestType|" + sts.TypeRST + "|" + req.Type,
+		"Issuer|" + sts.TypeRST + "|iss",
+		"AppliesTo|" + sts.TypeRST + "|http://appliesto/x",
+		"AppliesTo_ServiceName|" + sts.TypeAddressing + "|svc",
+		"TokenType|" + sts.TypeRST + "|tt",
+	}
+	if diff := cmp.Diff(want, got()); diff != "" {
+		t.Fatalf("RST (-want +got):\n%s", diff)
+	}
+	u.RST[1].Values = append(u.RST[1].Values, "second")
+	u.RST[3].Values[0] = "changed"
+	want[1] += ",second"
+	want[3] = "AppliesTo_ServiceName|" + sts.TypeAddressing + "|changed"
+	if diff := cmp.Diff(want, got()); diff != "" {
+		t.Errorf("after editing two attributes (-want +got):\n%s", diff)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -230,9 +231,22 @@ func safeStep(ctx context.Context, s *step, call *sts.Call) (err error) {
 // fillRST copies the request's own elements into the RequestSecurityToken
 // section, as ISAM does (see docs/chains.md).
 func fillRST(u *sts.STSUU, req *sts.Request) error {
+	// The five plain elements share one array of attributes and one of
+	// values (each attribute's slice capped to its own value, so growing
+	// one never writes into the next): two allocations instead of two per
+	// element, on every chain run.
+	var (
+		attrs = new([5]sts.Attribute)
+		vals  = new([5]any)
+		n     int
+	)
+	u.RST = slices.Grow(u.RST, 5)
 	add := func(name, typ, v string) {
 		if v != "" {
-			u.RST = append(u.RST, &sts.Attribute{Name: name, Type: typ, Values: []any{v}})
+			vals[n] = v
+			attrs[n] = sts.Attribute{Name: name, Type: typ, Values: vals[n : n+1 : n+1]}
+			u.RST = append(u.RST, &attrs[n])
+			n++
 		}
 	}
 	add("RequestType", sts.TypeRST, req.Type)
