@@ -213,6 +213,13 @@ chains:
       - {id: policy, module: oauth, mode: map}
       - ` + jwtIssue + `
     lookup: {request_type: exchange, token_type: ` + tokenTypeJW + `, applies_to: "REGEXP:(https://(api|other)\\.example)"}
+  # No oauth policy step and an issue step that may outlive the subject:
+  # what the endpoint's own checks on the issued token are for.
+  - name: exchange-unchecked
+    steps:
+      - {id: in, module: jwt, mode: validate, config: {issuers: [{iss: ` + partnerIss + `, keystore: partner}], algorithms: [ES256]}}
+      - ` + strings.Replace(jwtIssue, "lifetime: 10m", "lifetime: 10m, extend_lifetime: true", 1) + `
+    lookup: {request_type: exchange, token_type: ` + tokenTypeJW + `, applies_to: https://unchecked.example}
   - name: exchange-opaque-out
     steps:
       - {id: in, module: jwt, mode: validate, config: {issuers: [{iss: ` + partnerIss + `, keystore: partner}], algorithms: [ES256]}}

@@ -339,6 +339,35 @@ func TestTokenExchange(t *testing.T) {
 	})
 }
 
+// TestExchangeIssuedTokenChecked: the endpoint checks what a chain issued
+// even when the chain has no oauth policy step: a scope outside the grant
+// or a token outliving the subject token is a server error, and nothing is
+// handed out.
+func TestExchangeIssuedTokenChecked(t *testing.T) {
+	e := newEnv(t, "")
+	for name, f := range map[string]url.Values{
+		"scope outside the request": func() url.Values {
+			f := exchangeForm(e.subjectToken(func(c map[string]any) { c["scope"] = "read" }))
+			f.Set("audience", "https://unchecked.example")
+			f.Set("scope", "write")
+			return f
+		}(),
+		"lifetime past the subject's": func() url.Values {
+			f := exchangeForm(e.subjectToken(func(c map[string]any) { c["exp"] = time.Now().Unix() + 60 }))
+			f.Set("audience", "https://unchecked.example")
+			return f
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.post("/oauth2/token", open, f)
+			check(t, r, want{500, "server_error"})
+			if _, has := r.body["access_token"]; has {
+				t.Fatal("the refused token was handed out")
+			}
+		})
+	}
+}
+
 // TestOpaqueAndPhantom exchanges a JWT for an opaque token, introspects
 // it, and exchanges it back for a JWT (the phantom token pattern).
 func TestOpaqueAndPhantom(t *testing.T) {
