@@ -355,6 +355,16 @@ func TestSecurityClaims(t *testing.T) {
 		wantReject(t, m2, craft(hdr, fmt.Sprintf(`{"iss":"https://idp7x","sub":"user-1","exp":%d}`, now+60), signWith(t, es)), ErrUnknownIssuer)
 		wantReject(t, m2, craft(hdr, fmt.Sprintf(`{"iss":"https://idp7","sub":"admin","exp":%d}`, now+60), signWith(t, es)), ErrSubject)
 	})
+	t.Run("leeway is bounded", func(t *testing.T) {
+		for _, l := range []string{"6m", "-1s"} {
+			if _, err := newStep(t, h, sts.ModeValidate, "signing: {keystore: sig, label: es256}\nleeway: "+l+"\n"); err == nil {
+				t.Errorf("leeway %s accepted", l)
+			}
+		}
+		if _, err := newStep(t, h, sts.ModeValidate, "signing: {keystore: sig, label: es256}\nleeway: 5m\n"); err != nil {
+			t.Errorf("leeway 5m refused: %v", err)
+		}
+	})
 }
 
 // §1.7 ECDSA encoding and ranges, strict PSS salt, RSA size.
