@@ -22,6 +22,9 @@ const (
 type uuHandle struct {
 	u     *sts.STSUU
 	conts [4]*goja.Object
+	// shared marks the runtime's handle of the evaluation's stsuu, whose
+	// objects are kept across evaluations (wrapUser).
+	shared bool
 }
 
 const (
@@ -50,12 +53,43 @@ type iterState struct {
 	i     int
 }
 
-// wrapUser makes the evaluation's stsuu object. Its handle is the
-// runtime's, reset for each evaluation (the container objects of the
-// previous one are dropped with it).
+// wrapUser returns the evaluation's stsuu object, pointed at u.
+//
+// The stsuu object and the section containers it hands out are made once
+// per runtime and frozen (as the other API objects' prototypes are): they
+// hold nothing of their own, so a frozen object is all an evaluation can
+// see, and nothing can be attached to it for the next one. Their Go
+// payloads (the handle and its sections) are registered anew for each
+// evaluation and dropped from the table when it ends.
 func (rt *vmRT) wrapUser(u *sts.STSUU) *goja.Object {
-	rt.user = uuHandle{u: u}
-	return rt.wrap(&rt.user, rt.uuProto)
+	if rt.userObj == nil {
+		rt.userObj = rt.frozen(rt.vm.CreateObject(rt.uuProto))
+	}
+	rt.user = uuHandle{u: u, conts: rt.userConts, shared: true}
+	rt.hosts[rt.userObj] = &rt.user
+	return rt.userObj
+}
+
+// sectionObj returns the container object of a section of h.
+func (rt *vmRT) sectionObj(h *uuHandle, i int) goja.Value {
+	o := h.conts[i]
+	if o == nil {
+		o = rt.vm.CreateObject(rt.contProto)
+		h.conts[i] = o
+		if h.shared {
+			rt.userConts[i] = rt.frozen(o)
+		}
+	}
+	rt.hosts[o] = h.section(i)
+	return o
+}
+
+// frozen freezes an object the runtime keeps across evaluations.
+func (rt *vmRT) frozen(o *goja.Object) *goja.Object {
+	if _, err := rt.freezeFn(goja.Undefined(), o); err != nil {
+		panic(err)
+	}
+	return o
 }
 
 // wrapItem wraps an API payload with its class's prototype.
@@ -488,12 +522,7 @@ func removeNameType(l *sts.Attributes, c goja.FunctionCall) int {
 func (rt *vmRT) installUserMethods() {
 	vm := rt.vm
 	user := func(c goja.FunctionCall) *uuHandle { return thisAs[*uuHandle](rt, c, "STSUniversalUser") }
-	sectionObj := func(h *uuHandle, i int) goja.Value {
-		if h.conts[i] == nil {
-			h.conts[i] = rt.wrap(h.section(i), rt.contProto)
-		}
-		return h.conts[i]
-	}
+	sectionObj := rt.sectionObj
 	ms := map[string]method{
 		"getPrincipalName": func(c goja.FunctionCall) goja.Value {
 			return rt.strOrNull(firstString(user(c).u.Principal.Get(sts.PrincipalNameAttribute)))

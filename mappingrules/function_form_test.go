@@ -153,3 +153,29 @@ func TestScriptSemanticsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedUserObjectFollowsEachUser: the stsuu object and its containers
+// are kept across evaluations of a runtime; each evaluation's calls must
+// reach that evaluation's user, and a container obtained twice is the same
+// object.
+func TestSharedUserObjectFollowsEachUser(t *testing.T) {
+	set := testSet(t, Config{PoolSize: 1, Inline: map[string]string{"r": `
+var c = stsuu.getAttributeContainer();
+if (c !== stsuu.getAttributeContainer()) throw new Error('container identity');
+var v = c.getAttributeValueByName('a');
+c.addAttribute(new Attribute('seen', 'urn:t', v));
+stsuu.getContextAttributes().addAttribute(new Attribute('ctx', 'urn:t', v));
+stsuu.setPrincipalName(v);
+`}})
+	r, _ := set.Rule("r")
+	for _, v := range []string{"one", "two", "three"} {
+		u := sts.NewSTSUU()
+		u.Attributes = append(u.Attributes, sts.NewAttribute("a", "urn:t", v))
+		if _, err := r.Evaluate(context.Background(), Input{User: u}); err != nil {
+			t.Fatal(err)
+		}
+		if u.PrincipalName() != v || sts.StringValue(u.Attributes.Get("seen").Value()) != v || sts.StringValue(u.Context.Get("ctx").Value()) != v {
+			t.Fatalf("user %s: principal %q, attributes %v, context %v", v, u.PrincipalName(), u.Attributes, u.Context)
+		}
+	}
+}

@@ -13,7 +13,9 @@ func reservedKey(k string) bool {
 // ordinary objects whose methods live on a frozen prototype shared by every
 // evaluation; the Go value behind each is kept in the runtime's table of
 // the running evaluation, which is emptied when it ends. A rule can add
-// properties to such an object like to any other; they go with it.
+// properties to such an object like to any other; they go with it. The
+// exceptions are the stsuu object and its section containers, which a
+// runtime keeps across evaluations and therefore freezes (wrapUser).
 func (rt *vmRT) wrap(v any, proto *goja.Object) *goja.Object {
 	o := rt.vm.CreateObject(proto)
 	rt.hosts[o] = v

@@ -37,6 +37,10 @@ type vmRT struct {
 	// the next.
 	ev   evalState
 	user uuHandle
+	// userObj and userConts are the stsuu object and its section
+	// containers, kept (frozen) across evaluations; see wrapUser.
+	userObj   *goja.Object
+	userConts [4]*goja.Object
 	// funcs holds the rules in function form made on this runtime.
 	funcs map[*compiledRule]func() error
 

@@ -250,6 +250,11 @@ try { globalThis[Symbol.for('symLeak')] = 1; } catch (e) {}
 try { Object.preventExtensions(globalThis); } catch (e) {}
 var e = new Error(); e.name = 'Custom'; if (e.name !== 'Custom') throw new Error('instance assignment broken');
 var o = {}; o.toString = function () { return 'own'; }; if (String(o) !== 'own') throw new Error('override broken');
+stsuu.ownLeak = 1;
+stsuu.getAttributeContainer().ownLeak = 1;
+stsuu.getContextAttributes().ownLeak = 1;
+try { Object.setPrototypeOf(stsuu, { getPrincipalName: function () { return 'hijacked'; } }); } catch (e) {}
+try { Object.defineProperty(stsuu.getAttributeContainer(), 'definedLeak', { value: 1 }); } catch (e) {}
 // Last: nothing built-in resolves after this within the evaluation.
 Object.setPrototypeOf(globalThis, { protoLeak: 1 });
 `
@@ -292,6 +297,9 @@ if (new java.util.ArrayList().iterator().hasNext() !== false) leaks.push('Java i
 var hm = new java.util.HashMap(); hm.put('k', 'v');
 if (hm.entrySet().toArray()[0].getKey() !== 'k') leaks.push('Map entry prototype');
 if (java.lang.Integer.parseInt('7') !== 7) leaks.push('java.lang.Integer');
+if (stsuu.ownLeak !== undefined || Object.getPrototypeOf(stsuu) !== STSUniversalUser.prototype) leaks.push('stsuu object');
+if (stsuu.getAttributeContainer().ownLeak !== undefined || stsuu.getAttributeContainer().definedLeak !== undefined) leaks.push('attribute container object');
+if (stsuu.getContextAttributes().ownLeak !== undefined) leaks.push('context container object');
 if (leaks.length) throw new Error('leaked: ' + leaks.join(', '));
 `
 
