@@ -99,7 +99,8 @@ type App struct {
 	audiences   []string
 }
 
-// RateLimitConfig sets token bucket limits; zero rate disables a limit.
+// RateLimitConfig sets token bucket limits; a zero rate takes the default,
+// a negative one turns that limit off.
 type RateLimitConfig struct {
 	// PerClient is requests per second per authenticated client (default
 	// 200), with Burst (default 2×rate).

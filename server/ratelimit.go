@@ -2,11 +2,8 @@ package server
 
 import (
 	"math"
-	"net"
-	"sync"
-	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/chainsts/chainsts/internal/ratelimit"
 )
 
 // RateLimit bounds how often the native API may be called (SECURITY
@@ -41,43 +38,18 @@ func (c RateLimit) withDefaults() RateLimit {
 	return c
 }
 
-// maxBuckets bounds each bucket map; when full it is cleared, which only
-// hands out fresh buckets.
-const maxBuckets = 50000
-
 // authFailureBurst is the failure bucket's size.
 const authFailureBurst = 20
 
+// limiters are the native API's buckets: requests per client, failed
+// authentications per source address.
 type limiters struct {
-	mu        sync.Mutex
-	byClient  map[string]*rate.Limiter
-	byAddress map[string]*rate.Limiter
-	now       func() time.Time
+	byClient  *ratelimit.Keyed
+	byAddress *ratelimit.Keyed
 }
 
 func newLimiters() *limiters {
-	return &limiters{byClient: map[string]*rate.Limiter{}, byAddress: map[string]*rate.Limiter{}, now: time.Now}
-}
-
-func (l *limiters) bucket(m map[string]*rate.Limiter, key string, r float64, burst int) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := m[key]
-	if !ok {
-		if len(m) >= maxBuckets {
-			clear(m)
-		}
-		lim = rate.NewLimiter(rate.Limit(r), burst)
-		m[key] = lim
-		return lim
-	}
-	if lim.Limit() != rate.Limit(r) {
-		lim.SetLimitAt(l.now(), rate.Limit(r))
-	}
-	if lim.Burst() != burst {
-		lim.SetBurstAt(l.now(), burst)
-	}
-	return lim
+	return &limiters{byClient: ratelimit.New(), byAddress: ratelimit.New()}
 }
 
 // allowClient takes a token from the client's bucket, returning the
@@ -87,7 +59,7 @@ func (l *limiters) allowClient(cfg RateLimit, id string) (int, bool) {
 	if cfg.Disabled || cfg.PerClient < 0 {
 		return 0, true
 	}
-	return take(l.bucket(l.byClient, id, cfg.PerClient, cfg.Burst), l.now())
+	return l.byClient.Take(id, cfg.PerClient, cfg.Burst)
 }
 
 // addressBlocked reports whether the address has used up its
@@ -97,13 +69,7 @@ func (l *limiters) addressBlocked(cfg RateLimit, remote string) (int, bool) {
 	if cfg.Disabled || cfg.AuthFailuresPerAddress < 0 {
 		return 0, false
 	}
-	lim := l.bucket(l.byAddress, hostOf(remote), cfg.AuthFailuresPerAddress, authFailureBurst)
-	now := l.now()
-	if lim.TokensAt(now) >= 1 {
-		return 0, false
-	}
-	wait := (1 - lim.TokensAt(now)) / cfg.AuthFailuresPerAddress
-	return int(math.Ceil(wait)), true
+	return l.byAddress.Exhausted(ratelimit.Host(remote), cfg.AuthFailuresPerAddress, authFailureBurst)
 }
 
 // authFailed takes a token from the address's failure bucket.
@@ -112,25 +78,5 @@ func (l *limiters) authFailed(cfg RateLimit, remote string) {
 	if cfg.Disabled || cfg.AuthFailuresPerAddress < 0 {
 		return
 	}
-	l.bucket(l.byAddress, hostOf(remote), cfg.AuthFailuresPerAddress, authFailureBurst).AllowN(l.now(), 1)
-}
-
-func take(lim *rate.Limiter, now time.Time) (int, bool) {
-	res := lim.ReserveN(now, 1)
-	if !res.OK() {
-		return 1, false
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return int(math.Ceil(d.Seconds())), false
-	}
-	return 0, true
-}
-
-func hostOf(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
+	l.byAddress.Spend(ratelimit.Host(remote), cfg.AuthFailuresPerAddress, authFailureBurst)
 }
