@@ -476,6 +476,12 @@ func (a *App) clientCredentials(x *exchange, client *clients.Client) error {
 	if err != nil {
 		return err
 	}
+	// The client is the only authority behind a client_credentials grant:
+	// without a configured scope list it may obtain no scope at all, rather
+	// than any scope it asks for (SECURITY §4.4, safe defaults).
+	if len(req) > 0 && len(client.Scopes) == 0 {
+		return sts.ErrInvalidScope.WithCause(fmt.Errorf("client %q has no scopes configured", client.ID))
+	}
 	rt, err := runtimeOf(ctx)
 	if err != nil {
 		return err

@@ -122,6 +122,9 @@ func TestTokenEndpointRequestErrors(t *testing.T) {
 		{"scope not allowed", func() result {
 			return e.post("/oauth2/token", "narrow:"+secret, form("grant_type", "client_credentials", "scope", "write"))
 		}, want{400, "invalid_scope"}},
+		{"scope asked of a client without scopes", func() result {
+			return e.post("/oauth2/token", "", form("grant_type", "client_credentials", "client_id", "post", "client_secret", secret, "scope", "read"))
+		}, want{400, "invalid_scope"}},
 		{"malformed scope", func() result {
 			return e.post("/oauth2/token", app, form("grant_type", "client_credentials", "scope", "re\"ad"))
 		}, want{400, "invalid_scope"}},
