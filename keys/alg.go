@@ -139,20 +139,6 @@ func IsJWEKeyAlgorithm(name string) (Family, bool) {
 // encryption algorithm ("enc").
 func IsJWEContentAlgorithm(name string) bool { return jweContentAlgs[name] }
 
-// familyOfAlg returns the key family of a JWS or JWE key algorithm.
-func familyOfAlg(alg string) (Family, bool) {
-	if a, ok := algorithms[alg]; ok {
-		if a.Family == FamilyRSAPSS {
-			return FamilyRSA, true
-		}
-		return a.Family, true
-	}
-	if f, ok := jweKeyAlgs[alg]; ok {
-		return f, true
-	}
-	return familyUnknown, false
-}
-
 // curveName returns the JWK "crv" name of a supported NIST curve.
 func curveName(c elliptic.Curve) (string, error) {
 	switch c {
