@@ -120,9 +120,7 @@ func buildConfig(ctx context.Context, cfg *config, opts Options, ps *problemSet)
 	h.ps = nil
 	h.mu.Unlock()
 
-	for _, w := range shadowWarnings(lookups) {
-		ps.list = append(ps.list, w)
-	}
+	ps.list = append(ps.list, shadowWarnings(lookups)...)
 
 	maxDepth := opts.MaxDepth
 	if maxDepth <= 0 {
