@@ -25,7 +25,7 @@ type jwksServer struct {
 	extra http.HandlerFunc
 }
 
-func newJWKSServer(t *testing.T, ks ...*keys.Key) *jwksServer {
+func newJWKSServer(t testing.TB, ks ...*keys.Key) *jwksServer {
 	s := &jwksServer{keys: ks}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
@@ -59,7 +59,7 @@ func (s *jwksServer) set(down bool, ks ...*keys.Key) {
 	}
 }
 
-func remoteHost(t *testing.T, remote string) *testHost {
+func remoteHost(t testing.TB, remote string) *testHost {
 	h := newHost(t, map[string]string{"keystores": "remote: " + remote + "\n"})
 	return h
 }
@@ -303,7 +303,7 @@ func TestEncryptToRemoteRecipient(t *testing.T) {
 	}
 }
 
-func mustKey(t *testing.T, o keys.KeyOptions) *keys.Key {
+func mustKey(t testing.TB, o keys.KeyOptions) *keys.Key {
 	k, err := keys.NewKey(o)
 	if err != nil {
 		t.Fatal(err)
