@@ -1,6 +1,7 @@
 package chains
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,6 +78,37 @@ type chainDef struct {
 	lookup      map[string]located
 }
 
+// ConfigFiles returns the files that make up the configuration at path:
+// path itself when it is a file, otherwise the directory's *.yaml and *.yml
+// files in name order, hidden files (editor backups) left out. The loader,
+// the early logging read and the serve command's change watch all use it,
+// so they agree on which files count.
+func ConfigFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read configuration: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read configuration directory: %w", err)
+	}
+	var files []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			continue
+		}
+		files = append(files, filepath.Join(path, n))
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no *.yaml or *.yml files in the configuration directory")
+	}
+	return files, nil
+}
+
 // readConfig reads the configuration at path: a file, or a directory whose
 // *.yaml and *.yml files are read in name order.
 func readConfig(path string, ps *problemSet) *config {
@@ -86,32 +118,18 @@ func readConfig(path string, ps *problemSet) *config {
 		apps:      map[string]located{},
 		appKeys:   map[string]located{},
 	}
-	st, err := os.Stat(path)
+	files, err := ConfigFiles(path)
 	if err != nil {
-		ps.addAt(SeverityError, path, 0, 0, "", "cannot read configuration: %v", err)
+		ps.addAt(SeverityError, path, 0, 0, "", "%v", err)
 		return nil
 	}
-	if st.IsDir() {
-		cfg.dir = path
-		ents, err := os.ReadDir(path)
-		if err != nil {
-			ps.addAt(SeverityError, path, 0, 0, "", "cannot read configuration directory: %v", err)
-			return nil
-		}
-		for _, e := range ents {
-			n := e.Name()
-			if e.IsDir() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-				continue
-			}
-			cfg.files = append(cfg.files, filepath.Join(path, n))
-		}
-		if len(cfg.files) == 0 {
-			ps.addAt(SeverityError, path, 0, 0, "", "no *.yaml or *.yml files in the configuration directory")
-			return nil
-		}
-	} else {
+	cfg.files = files
+	// A single-file configuration comes back as path itself; a directory's
+	// files are joined below it.
+	if len(files) == 1 && files[0] == path {
 		cfg.dir = filepath.Dir(path)
-		cfg.files = []string{path}
+	} else {
+		cfg.dir = path
 	}
 	if abs, err := filepath.Abs(cfg.dir); err == nil {
 		cfg.dir = abs

@@ -51,6 +51,11 @@ func TestReadLogging(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "20-b.yml"), []byte("logging: { format: json }\nchains: [\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A hidden file (an editor's backup) is not part of the configuration
+	// for the loader, so it must not set the logging either.
+	if err := os.WriteFile(filepath.Join(dir, ".00-backup.yaml"), []byte("logging: { format: json }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	got := ReadLogging(dir)
 	// The broken second file is left to the strict load to report.
 	if got.Level != "debug" || got.Format != "text" {

@@ -5,12 +5,11 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/chainsts/chainsts/chains"
 )
 
 // ReadLogging reads the `logging` section of the configuration at path (a
@@ -20,17 +19,7 @@ import (
 // strict load; the defaults stand in.
 func ReadLogging(path string) *Logging {
 	out := &Logging{Level: "info", Format: "text"}
-	files := []string{path}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		files = nil
-		entries, _ := os.ReadDir(path)
-		for _, e := range entries {
-			if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-				files = append(files, filepath.Join(path, n))
-			}
-		}
-		sort.Strings(files)
-	}
+	files, _ := chains.ConfigFiles(path)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -176,17 +175,12 @@ func watchConfig(ctx context.Context, path, last string, every time.Duration, re
 }
 
 // configStamp summarizes the configuration files' names, sizes and
-// modification times.
+// modification times (or why they cannot be listed, so that a directory
+// that becomes readable again also counts as a change).
 func configStamp(path string) string {
-	files := []string{path}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		files = nil
-		entries, _ := os.ReadDir(path)
-		for _, e := range entries {
-			if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-				files = append(files, filepath.Join(path, n))
-			}
-		}
+	files, err := chains.ConfigFiles(path)
+	if err != nil {
+		return "error:" + err.Error()
 	}
 	var b strings.Builder
 	for _, f := range files {
