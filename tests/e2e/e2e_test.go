@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -13,40 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// binary is built once per test run.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	"github.com/chainsts/chainsts/tests/serve"
 )
-
-func chainstsBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "chainsts-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "chainsts")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/chainsts")
-		cmd.Dir = "../.."
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
 
 // demoSecretHash is the bcrypt hash (cost 4, for speed) of "e2e secret+%".
 const demoSecretHash = "$2a$04$OA3Dw245Pic6B8amwad5f.383p6i2SpQUBfz11PZLC5TKSMcVzbkK"
@@ -84,16 +55,11 @@ chains:
 
 const inputSTSUU = `<stsuuser:STSUniversalUser xmlns:stsuuser="urn:ibm:names:ITFIM:1.0:stsuuser"><stsuuser:Principal><stsuuser:Attribute name="name" type="urn:ibm:names:ITFIM:5.1:accessmanager"><stsuuser:Value>alice</stsuuser:Value></stsuuser:Attribute></stsuuser:Principal><stsuuser:AttributeList><stsuuser:Attribute name="roles" type="urn:ibm:names:ITFIM:5.1:accessmanager"><stsuuser:Value>reader</stsuuser:Value><stsuuser:Value>writer</stsuuser:Value></stsuuser:Attribute></stsuuser:AttributeList></stsuuser:STSUniversalUser>`
 
-// server is a running `chainsts serve`.
+// server is a running `chainsts serve` with the native API client these
+// tests use.
 type server struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	cfg    string
-	public string
-	admin  string
-	mu     sync.Mutex
-	logs   []map[string]any
-	done   chan error
+	*serve.Process
+	t *testing.T
 }
 
 func startServer(t *testing.T, extraArgs ...string) *server {
@@ -110,98 +76,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // --log-format json in extraArgs).
 func startServerWith(t *testing.T, cfg string, extraArgs ...string) *server {
 	t.Helper()
-	bin := chainstsBinary(t)
-	s := &server{t: t, cfg: cfg, done: make(chan error, 1)}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--config", s.cfg}, extraArgs...)...)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	addrs := make(chan [2]string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				line = map[string]any{"@message": sc.Text()}
-			}
-			s.mu.Lock()
-			s.logs = append(s.logs, line)
-			s.mu.Unlock()
-			if line["@message"] == "serving" {
-				addrs <- [2]string{fmt.Sprint(line["listen"]), fmt.Sprint(line["admin"])}
-			}
-		}
-		s.done <- s.cmd.Wait()
-	}()
-	select {
-	case a := <-addrs:
-		s.public, s.admin = "http://"+a[0], "http://"+a[1]
-	case err := <-s.done:
-		t.Fatalf("chainsts serve exited: %v\n%s", err, s.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("chainsts serve did not start\n%s", s.logText())
-	}
-	return s
-}
-
-func (s *server) writeConfig(cfg string) {
-	s.t.Helper()
-	if err := os.WriteFile(s.cfg, []byte(cfg), 0o600); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *server) logText() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	for _, l := range s.logs {
-		j, _ := json.Marshal(l)
-		b.Write(j)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// waitLog waits for a log line with the message.
-func (s *server) waitLog(msg string, after int) {
-	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		for _, l := range s.logs[min(after, len(s.logs)):] {
-			if l["@message"] == msg {
-				s.mu.Unlock()
-				return
-			}
-		}
-		s.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.t.Fatalf("no log line %q\n%s", msg, s.logText())
-}
-
-func (s *server) logCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.logs)
-}
-
-func (s *server) signal(sig syscall.Signal) {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatal(err)
-	}
+	return &server{Process: serve.Start(t, cfg, extraArgs...), t: t}
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -218,7 +93,7 @@ func get(t *testing.T, url string) (int, string) {
 // stsRequest posts to the native API and returns the status and body.
 func (s *server) stsRequest(body, user, pass string) (int, map[string]any) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.public+"/sts/v1/request", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.Public+"/sts/v1/request", strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -272,10 +147,10 @@ func tenantOf(t *testing.T, token any) string {
 func TestServeReloadShutdown(t *testing.T) {
 	s := startServer(t)
 
-	if code, body := get(t, s.admin+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+	if code, body := get(t, s.Admin+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	if code, body := get(t, s.admin+"/readyz"); code != 200 {
+	if code, body := get(t, s.Admin+"/readyz"); code != 200 {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 
@@ -289,78 +164,73 @@ func TestServeReloadShutdown(t *testing.T) {
 	}
 
 	// A broken configuration on SIGHUP: logged, and the old chains serve on.
-	s.writeConfig(config("two") + "  - name: broken\n    template: no-such-template\n")
-	mark := s.logCount()
-	s.signal(syscall.SIGHUP)
-	s.waitLog("configuration problem", mark)
+	s.WriteConfig(config("two") + "  - name: broken\n    template: no-such-template\n")
+	mark := s.LogCount()
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog("configuration problem", mark)
 	code, out = s.stsRequest(requestBody(), "e2e", "e2e secret+%")
 	if code != 200 || tenantOf(t, out["token"]) != "one" {
 		t.Fatalf("after a failed reload: %d %v", code, out)
 	}
-	_, metrics := get(t, s.admin+"/metrics")
+	_, metrics := get(t, s.Admin+"/metrics")
 	if !strings.Contains(metrics, `chainsts_config_reloads_total{result="error"} 1`) ||
 		!strings.Contains(metrics, "chainsts_config_last_reload_successful 0") {
 		t.Errorf("reload failure not in the metrics")
 	}
 
 	// A good configuration on SIGHUP replaces it.
-	s.writeConfig(config("two"))
-	mark = s.logCount()
-	s.signal(syscall.SIGHUP)
-	s.waitLog("configuration reloaded", mark)
+	s.WriteConfig(config("two"))
+	mark = s.LogCount()
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog("configuration reloaded", mark)
 	code, out = s.stsRequest(requestBody(), "e2e", "e2e secret+%")
 	if code != 200 || tenantOf(t, out["token"]) != "two" {
 		t.Fatalf("after a good reload: %d %v", code, out)
 	}
-	_, metrics = get(t, s.admin+"/metrics")
+	_, metrics = get(t, s.Admin+"/metrics")
 	if !strings.Contains(metrics, `chainsts_chain_requests_total{chain="stsuu-enrich",result="ok"} 3`) {
 		t.Errorf("chain metrics missing:\n%s", grep(metrics, "chainsts_chain"))
 	}
 
 	// SIGTERM: readiness turns false first, requests are still served
 	// during the shutdown delay, then the process exits cleanly.
-	mark = s.logCount()
-	s.signal(syscall.SIGTERM)
-	s.waitLog("shutting down: readiness is now false", mark)
-	if code, body := get(t, s.admin+"/readyz"); code != 503 {
+	mark = s.LogCount()
+	s.Signal(syscall.SIGTERM)
+	s.WaitLog("shutting down: readiness is now false", mark)
+	if code, body := get(t, s.Admin+"/readyz"); code != 503 {
 		t.Errorf("/readyz while shutting down: %d %s", code, body)
 	}
 	if code, _ := s.stsRequest(requestBody(), "e2e", "e2e secret+%"); code != 200 {
 		t.Errorf("request during the shutdown delay: %d", code)
 	}
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, s.logText())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("chainsts did not exit after SIGTERM")
+	if err := s.Wait(20 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 
 	// Tokens never reach the log.
-	if logs := s.logText(); strings.Contains(logs, "alice") || strings.Contains(logs, "e2e secret") {
+	if logs := s.LogText(); strings.Contains(logs, "alice") || strings.Contains(logs, "e2e secret") {
 		t.Errorf("the log holds token or secret material:\n%s", logs)
 	}
 }
 
 func TestServeWatch(t *testing.T) {
 	s := startServer(t, "--watch", "100ms")
-	mark := s.logCount()
+	mark := s.LogCount()
 	// A different size makes the change visible even within one mtime tick.
-	s.writeConfig(config("watched-change"))
-	s.waitLog("configuration reloaded", mark)
+	s.WriteConfig(config("watched-change"))
+	s.WaitLog("configuration reloaded", mark)
 	code, out := s.stsRequest(requestBody(), "e2e", "e2e secret+%")
 	if code != 200 || tenantOf(t, out["token"]) != "watched-change" {
 		t.Fatalf("after a watched change: %d %v", code, out)
 	}
-	s.signal(syscall.SIGTERM)
-	if err := <-s.done; err != nil {
+	s.Signal(syscall.SIGTERM)
+	if err := s.Wait(20 * time.Second); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
 }
 
 func TestServeRefusesBrokenConfig(t *testing.T) {
-	bin := chainstsBinary(t)
+	bin := serve.Binary(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.yaml")
 	if err := os.WriteFile(cfg, []byte("server:\n  listen: 127.0.0.1:0\n  lisen: x\n"), 0o600); err != nil {

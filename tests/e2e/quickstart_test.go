@@ -88,15 +88,15 @@ func TestQuickstartServesREADMEExample(t *testing.T) {
 	}
 	s := startServerWith(t, cfg, "--log-format", "json")
 
-	if code, body := get(t, s.admin+"/healthz"); code != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
+	if code, body := get(t, s.Admin+"/healthz"); code != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	if code, body := get(t, s.admin+"/readyz"); code != 200 || strings.TrimSpace(body) != `{"status":"ready"}` {
+	if code, body := get(t, s.Admin+"/readyz"); code != 200 || strings.TrimSpace(body) != `{"status":"ready"}` {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 
 	reqBody, want := readmeSTSExample(t)
-	req, err := http.NewRequest(http.MethodPost, s.public+"/sts/v1/request", strings.NewReader(reqBody))
+	req, err := http.NewRequest(http.MethodPost, s.Public+"/sts/v1/request", strings.NewReader(reqBody))
 	if err != nil {
 		t.Fatal(err)
 	}

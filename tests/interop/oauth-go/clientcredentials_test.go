@@ -11,156 +11,75 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/chainsts/chainsts/tests/serve"
 )
 
 // secret holds the characters that break naive Basic encoding.
 const secret = "s3cr+t/with:colon%and space"
 
-type server struct {
-	base string
-	cmd  *exec.Cmd
-	log  *os.File
-}
+// issuer names the server in its tokens; the listener's port is only
+// known once it serves, so the issuer is not its URL.
+const issuer = "https://sts.interop.test"
 
-// repoRoot finds the module root from the test's directory.
-func repoRoot(t *testing.T) string {
+// start writes a configuration and runs `chainsts serve` on it.
+func start(t *testing.T) *serve.Process {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// start builds the binary, writes a configuration and runs `chainsts serve`.
-func start(t *testing.T) *server {
-	t.Helper()
-	root := repoRoot(t)
-	work := t.TempDir()
-	bin := filepath.Join(work, "chainsts")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/chainsts")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	hashCmd := exec.Command(bin, "secret", "hash", "--cost", "4")
+	hashCmd := exec.Command(serve.Binary(t), "secret", "hash", "--cost", "4")
 	hashCmd.Stdin = strings.NewReader(secret)
 	hashOut, err := hashCmd.Output()
 	if err != nil {
 		t.Fatalf("secret hash: %v", err)
 	}
 	hash := strings.TrimSpace(string(hashOut))
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg := fmt.Sprintf(`data_dir: data
-server: {listen: "127.0.0.1:%d", admin_listen: "off"}
-logging: {level: warn}
+server: {listen: "127.0.0.1:0", admin_listen: "off"}
+logging: {level: info, format: json}
 keystores:
   stores:
     internal: {dev: true, public: true}
 clients:
   static:
-    - {id: go-basic, secret: '%[2]s', scopes: [read, write], audiences: [https://api.example, https://other.example]}
-    - {id: go-post, secret: '%[2]s', auth_method: client_secret_post}
+    - {id: go-basic, secret: '%[1]s', scopes: [read, write], audiences: [https://api.example, https://other.example]}
+    - {id: go-post, secret: '%[1]s', auth_method: client_secret_post}
 oauth:
-  issuer: "%[3]s"
+  issuer: "%[2]s"
 chains:
   - name: client-credentials
     steps:
       - {id: in, module: oauth, mode: validate}
       - {id: policy, module: oauth, mode: map}
-      - {id: out, module: jwt, mode: issue, config: {profile: access_token, iss: '%[3]s', signing: {keystore: internal, alg: ES256}, lifetime: 5m, aud: [https://api.example]}}
+      - {id: out, module: jwt, mode: issue, config: {profile: access_token, iss: '%[2]s', signing: {keystore: internal, alg: ES256}, lifetime: 5m, aud: [https://api.example]}}
     lookup: {request_type: issue, token_type: "urn:ietf:params:oauth:grant-type:client_credentials"}
   - name: client-credentials-other
     steps:
       - {id: in, module: oauth, mode: validate}
       - {id: policy, module: oauth, mode: map}
-      - {id: out, module: jwt, mode: issue, config: {profile: access_token, iss: '%[3]s', signing: {keystore: internal, alg: ES256}, lifetime: 5m}}
+      - {id: out, module: jwt, mode: issue, config: {profile: access_token, iss: '%[2]s', signing: {keystore: internal, alg: ES256}, lifetime: 5m}}
     lookup: {request_type: issue, applies_to: https://other.example, token_type: "urn:ietf:params:oauth:grant-type:client_credentials"}
-`, port, hash, base)
-	path := filepath.Join(work, "chainsts.yaml")
+`, hash, issuer)
+	path := filepath.Join(t.TempDir(), "chainsts.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(work, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", path)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{base: base, cmd: cmd, log: logf}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("server log:\n%s", b)
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(base + "/.well-known/oauth-authorization-server")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chainsts did not become ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return serve.Start(t, path)
 }
 
 func TestClientCredentialsInterop(t *testing.T) {
 	s := start(t)
 	ctx := context.Background()
-	kf, err := keyfunc.NewDefaultCtx(ctx, []string{s.base + "/jwks.json"})
+	kf, err := keyfunc.NewDefaultCtx(ctx, []string{s.Public + "/jwks.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +87,7 @@ func TestClientCredentialsInterop(t *testing.T) {
 		t.Helper()
 		claims := jwt.MapClaims{}
 		parsed, err := jwt.ParseWithClaims(tok.AccessToken, claims, kf.Keyfunc,
-			jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(s.base), jwt.WithAudience(aud),
+			jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
 			jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 		if err != nil || !parsed.Valid {
 			t.Fatalf("issued token does not verify against /jwks.json: %v", err)
@@ -195,7 +114,7 @@ func TestClientCredentialsInterop(t *testing.T) {
 			"https://other.example", "read write"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.TokenURL = s.base + "/oauth2/token"
+			tc.cfg.TokenURL = s.Public + "/oauth2/token"
 			tok, err := tc.cfg.Token(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -218,7 +137,7 @@ func TestClientCredentialsInterop(t *testing.T) {
 		})
 	}
 	t.Run("wrong secret", func(t *testing.T) {
-		cfg := clientcredentials.Config{ClientID: "go-basic", ClientSecret: "wrong", TokenURL: s.base + "/oauth2/token",
+		cfg := clientcredentials.Config{ClientID: "go-basic", ClientSecret: "wrong", TokenURL: s.Public + "/oauth2/token",
 			AuthStyle: oauth2.AuthStyleInHeader}
 		_, err := cfg.Token(ctx)
 		var re *oauth2.RetrieveError
@@ -227,7 +146,7 @@ func TestClientCredentialsInterop(t *testing.T) {
 		}
 	})
 	t.Run("scope the client may not have", func(t *testing.T) {
-		cfg := clientcredentials.Config{ClientID: "go-basic", ClientSecret: secret, TokenURL: s.base + "/oauth2/token",
+		cfg := clientcredentials.Config{ClientID: "go-basic", ClientSecret: secret, TokenURL: s.Public + "/oauth2/token",
 			AuthStyle: oauth2.AuthStyleInHeader, Scopes: []string{"admin"}}
 		_, err := cfg.Token(ctx)
 		var re *oauth2.RetrieveError
