@@ -108,7 +108,8 @@ func parsePEM(data []byte) (LoadedKey, error) {
 		var err error
 		switch b.Type {
 		case "RSA PRIVATE KEY":
-			if x509.IsEncryptedPEMBlock(b) { //nolint:staticcheck // detecting, not decrypting
+			//lint:ignore SA1019 detecting an encrypted key to refuse it, not decrypting it
+			if x509.IsEncryptedPEMBlock(b) {
 				return lk, errors.New("encrypted PEM keys are not supported")
 			}
 			err = setOnce(&priv, b.Type, func() (any, error) { return x509.ParsePKCS1PrivateKey(b.Bytes) })
