@@ -200,6 +200,12 @@ type RemoteSet struct {
 	limiter *rate.Limiter
 	lastOK  atomic.Int64 // unix nanoseconds of the last successful fetch
 	fetches atomic.Int64
+	// gen counts successful fetches; bound caches Lookup results for kids
+	// found in the set of generation boundGen (see cachedKeys).
+	gen      atomic.Uint64
+	boundMu  sync.Mutex
+	boundGen uint64
+	bound    map[boundKey][]*Key
 	// nextInit gates discovery retries to one per cooldown.
 	nextInit time.Time
 }
@@ -216,7 +222,61 @@ func (t trackingStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) 
 		return err
 	}
 	t.set.lastOK.Store(t.set.now().UnixNano())
+	t.set.gen.Add(1)
 	return nil
+}
+
+// boundKey identifies a Lookup result: the kid and alg of the token and
+// the caller's allow-list (by identity: each validate step passes its own
+// slice), which binds keys published without "alg".
+type boundKey struct {
+	kid, alg string
+	allowed  *string
+	nAllowed int
+}
+
+// maxBound caps the Lookup cache; kids only enter it once found in the
+// fetched set, so it only fills with many steps sharing one large set.
+const maxBound = 1024
+
+func newBoundKey(kid, alg string, allowed []string) boundKey {
+	k := boundKey{kid: kid, alg: alg, nAllowed: len(allowed)}
+	if len(allowed) > 0 {
+		k.allowed = &allowed[0]
+	}
+	return k
+}
+
+// cachedKeys returns the keys an earlier Lookup bound for the same kid,
+// alg and allow-list from the current generation of the set, or nil.
+func (r *RemoteSet) cachedKeys(k boundKey) []*Key {
+	r.boundMu.Lock()
+	defer r.boundMu.Unlock()
+	if r.boundGen != r.gen.Load() {
+		return nil
+	}
+	return r.bound[k]
+}
+
+// cacheKeys records a Lookup result computed from generation gen (read
+// before the set was), dropping every entry of older generations. A
+// result from a set replaced meanwhile is never served: its generation is
+// no longer current.
+func (r *RemoteSet) cacheKeys(gen uint64, k boundKey, ks []*Key) {
+	r.boundMu.Lock()
+	defer r.boundMu.Unlock()
+	if gen != r.boundGen {
+		if gen < r.boundGen {
+			return
+		}
+		r.boundGen, r.bound = gen, nil
+	}
+	if r.bound == nil {
+		r.bound = map[boundKey][]*Key{}
+	}
+	if len(r.bound) < maxBound {
+		r.bound[k] = ks
+	}
 }
 
 // SetClock replaces time.Now for the timing decisions of the remote JWK
@@ -413,7 +473,10 @@ func (r *RemoteSet) readyCache() (keyfunc.Keyfunc, jwkset.Storage, jwkset.Storag
 // one, otherwise the first algorithm of allowed that fits the key. An
 // unknown kid triggers at most one refetch per cooldown (r.limiter, which
 // never waits: inside the cooldown the lookup fails at once); a token
-// without kid is tried against every key bound to alg. Header parameters other than kid and alg are never consulted.
+// without kid is tried against every key bound to alg. Header parameters
+// other than kid and alg are never consulted. Results for a kid are cached
+// until the next successful fetch; the returned slice is shared and must
+// not be modified.
 func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []string) ([]*Key, error) {
 	kf, st, cache, err := r.readyCache()
 	if err != nil {
@@ -423,7 +486,14 @@ func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []strin
 		return nil, ErrStaleKeys
 	}
 	var jwks []jwkset.JWK
+	gen := r.gen.Load()
+	bk := newBoundKey(kid, alg, allowed)
 	if kid != "" {
+		// A kid already bound in this generation of the set: no storage
+		// reads and no key construction per token.
+		if ks := r.cachedKeys(bk); ks != nil {
+			return ks, nil
+		}
 		if _, err := cache.KeyRead(ctx, kid); errors.Is(err, jwkset.ErrKeyNotFound) && !r.limiter.AllowN(r.now(), 1) {
 			// Unknown kid inside the cooldown: fail at once, no fetch.
 			return nil, ErrKeyNotFound
@@ -466,6 +536,9 @@ func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []strin
 	}
 	if len(out) == 0 {
 		return nil, ErrKeyNotFound
+	}
+	if kid != "" {
+		r.cacheKeys(gen, bk, out)
 	}
 	return out, nil
 }

@@ -201,6 +201,39 @@ func TestRemoteJWKSStaleBound(t *testing.T) {
 	})
 }
 
+// A published key without "alg" is bound to the first algorithm of each
+// step's allow-list that fits it; steps sharing the set (and its lookup
+// cache) keep their own binding, on first lookup and on cached ones.
+func TestRemoteJWKSAlgLessKeyPerStep(t *testing.T) {
+	genTestKeys()
+	kRS := mustKey(t, keys.KeyOptions{Key: testRSA, Alg: "RS256", KID: "r1"})
+	kPS := mustKey(t, keys.KeyOptions{Key: testRSA, Alg: "PS256", KID: "r1"})
+	srv := newJWKSServer(t)
+	srv.extra = func(w http.ResponseWriter, r *http.Request) {
+		j, _ := kRS.PublicJWK()
+		delete(j, "alg")
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{j}})
+	}
+	h := remoteHost(t, "{}")
+	rsFirst := mustStep(t, h, sts.ModeValidate, "algorithms: [RS256, PS256]\nsigning: {jwks_uri: "+srv.URL+"}\n")
+	psFirst := mustStep(t, h, sts.ModeValidate, "algorithms: [PS256, RS256]\nsigning: {jwks_uri: "+srv.URL+"}\n")
+	tokRS := craft(`{"alg":"RS256","kid":"r1"}`, validClaims(), signWith(t, kRS))
+	tokPS := craft(`{"alg":"PS256","kid":"r1"}`, validClaims(), signWith(t, kPS))
+	for range 2 {
+		if _, err := validateCall(rsFirst, tokRS); err != nil {
+			t.Fatalf("RS256 token, key bound to RS256: %v", err)
+		}
+		wantReject(t, psFirst, tokRS, ErrNoKey)
+		if _, err := validateCall(psFirst, tokPS); err != nil {
+			t.Fatalf("PS256 token, key bound to PS256: %v", err)
+		}
+		wantReject(t, rsFirst, tokPS, ErrNoKey)
+	}
+	if n := srv.hits.Load(); n != 1 {
+		t.Fatalf("fetches = %d, want 1 (one shared set)", n)
+	}
+}
+
 func TestRemoteJWKSLimits(t *testing.T) {
 	genTestKeys()
 	k1, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "k1"})
