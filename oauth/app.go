@@ -140,7 +140,8 @@ type IssuerConfig struct {
 	Certificate string   `yaml:"certificate"`
 	Keystore    string   `yaml:"keystore"`
 	Labels      []string `yaml:"labels"`
-	// Algorithms is the allow-list (default ES256, RS256, PS256, EdDSA).
+	// Algorithms is the allow-list (default ES256, ES384, RS256, PS256,
+	// EdDSA).
 	Algorithms []string `yaml:"algorithms"`
 	// Subjects the issuer may assert: exact values or REGEXP:(...); empty
 	// allows any subject.
