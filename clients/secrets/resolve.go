@@ -58,13 +58,6 @@ type Resolver struct {
 	EncryptionKey func() ([]byte, error)
 }
 
-// IsReference reports whether v is written in one of the reference or
-// encoded forms rather than as a literal.
-func IsReference(v string) bool {
-	return strings.HasPrefix(v, "${env:") || strings.HasPrefix(v, "@") ||
-		strings.HasPrefix(v, ObfuscatedPrefix) || strings.HasPrefix(v, EncryptedPrefix)
-}
-
 // Resolve returns the secret a configured value stands for. Errors name the
 // reference (variable or file) but never contain secret material.
 func (r *Resolver) Resolve(v string) (Resolved, error) {
