@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -71,8 +72,9 @@ func compileRule(name, src string) (*compiledRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	if main, err := goja.CompileAST(functionForm(fprg), false); err == nil {
-		c.main = main
+	params := readOnlyGlobals(fprg)
+	if main, err := goja.CompileAST(functionForm(fprg, params), false); err == nil {
+		c.main, c.params = main, params
 	}
 	return c, nil
 }
@@ -86,6 +88,9 @@ type compiledRule struct {
 	main *goja.Program
 	// globals are the names the script declares at top level.
 	globals []string
+	// params are the parameters of main's outer function: API globals
+	// the rule only reads (see readOnlyGlobals, functionForm).
+	params []string
 }
 
 func parseRule(name, src string) (*ast.Program, error) {
@@ -111,18 +116,143 @@ func parseRule(name, src string) (*ast.Program, error) {
 // map, and every assignment allocates a reference. In a function they
 // are slots of its frame. For the reference rule this is about a fifth of
 // an evaluation's instructions outside the garbage collector.
-func functionForm(prg *ast.Program) *ast.Program {
+//
+// With params (API globals the rule only reads, see readOnlyGlobals), the
+// program's value is an outer function that takes the globals' values and
+// returns () => { body }: the runtime calls it once, and the rule reads
+// them as constants captured from it instead of looking them up by name.
+func functionForm(prg *ast.Program, params []string) *ast.Program {
 	end := file.Idx(1)
 	if n := len(prg.Body); n > 0 {
 		end = prg.Body[n-1].Idx1()
 	}
-	fn := &ast.ArrowFunctionLiteral{
+	var fn ast.Expression = &ast.ArrowFunctionLiteral{
 		Start:           1,
 		ParameterList:   &ast.ParameterList{Opening: 1, Closing: 1},
 		Body:            &ast.BlockStatement{LeftBrace: 1, List: prg.Body, RightBrace: end},
 		DeclarationList: prg.DeclarationList,
 	}
+	if len(params) > 0 {
+		// (#0, #1) => { const stsuu = #0, Attribute = #1; return rule; }
+		// The parameter names cannot be written in JavaScript, so the rule
+		// cannot refer to them; the constants make any assignment to a
+		// captured name a TypeError rather than a change the next
+		// evaluation would see, should readOnlyGlobals ever miss one.
+		args := make([]*ast.Binding, len(params))
+		consts := make([]*ast.Binding, len(params))
+		for i, p := range params {
+			arg := unistring.NewFromString("#" + strconv.Itoa(i))
+			args[i] = &ast.Binding{Target: &ast.Identifier{Name: arg, Idx: 1}}
+			consts[i] = &ast.Binding{
+				Target:      &ast.Identifier{Name: unistring.NewFromString(p), Idx: 1},
+				Initializer: &ast.Identifier{Name: arg, Idx: 1},
+			}
+		}
+		fn = &ast.ArrowFunctionLiteral{
+			Start:         1,
+			ParameterList: &ast.ParameterList{Opening: 1, List: args, Closing: 1},
+			Body: &ast.BlockStatement{LeftBrace: 1, RightBrace: end, List: []ast.Statement{
+				&ast.LexicalDeclaration{Idx: 1, Token: token.CONST, List: consts},
+				&ast.ReturnStatement{Return: 1, Argument: fn},
+			}},
+		}
+	}
 	return &ast.Program{Body: []ast.Statement{&ast.ExpressionStatement{Expression: fn}}, File: prg.File}
+}
+
+// paramGlobals are the API globals a rule in function form can receive as
+// parameters: the values an evaluation's global object holds for them are
+// the same in every evaluation on a runtime (stsuu is the runtime's frozen
+// user object, see wrapUser; the classes are frozen properties of the base
+// global, and importClass or importPackage can only define the same
+// objects under these names). Rules use them on most lines.
+var paramGlobals = []string{"stsuu", "Attribute", "Group", "AttributeStatement", "STSUniversalUser", "IDMappingExtUtils"}
+
+// readOnlyGlobals returns the paramGlobals a rule refers to and never
+// binds or assigns anywhere (in any scope, as a variable, function,
+// parameter, catch or loop binding, assignment or ++/-- target, or inside
+// a destructuring target): reading such a name from a parameter gives
+// what reading the global would, without a lookup by name in the global
+// object.
+func readOnlyGlobals(prg *ast.Program) []string {
+	used := map[string]bool{}
+	written := map[string]bool{}
+	findNames(reflect.ValueOf(prg), false, used, written)
+	var out []string
+	for _, n := range paramGlobals {
+		if used[n] && !written[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+var identType = reflect.TypeOf(ast.Identifier{})
+
+// findNames records in used the names an AST refers to, and in written
+// every name that appears anywhere inside a binding or assignment target
+// (target is true while walking one). Outside targets, ast.Identifier
+// values (not pointers) are property names and are skipped.
+func findNames(v reflect.Value, target bool, used, written map[string]bool) {
+	into := func(x any) { findNames(reflect.ValueOf(x), true, used, written) }
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		switch n := v.Interface().(type) {
+		case *ast.Identifier:
+			used[n.Name.String()] = true
+			if target {
+				written[n.Name.String()] = true
+			}
+			return
+		case *ast.Binding:
+			into(n.Target)
+		case *ast.AssignExpression:
+			switch n.Left.(type) {
+			case *ast.DotExpression, *ast.BracketExpression, *ast.PrivateDotExpression:
+			default:
+				into(n.Left)
+			}
+		case *ast.UnaryExpression:
+			if n.Operator == token.INCREMENT || n.Operator == token.DECREMENT {
+				into(n.Operand)
+			}
+		case *ast.ForInStatement:
+			into(n.Into)
+		case *ast.ForOfStatement:
+			into(n.Into)
+		case *ast.CatchStatement:
+			into(n.Parameter)
+		case *ast.FunctionLiteral:
+			into(n.Name)
+		case *ast.ClassLiteral:
+			into(n.Name)
+		case *ast.ParameterList:
+			into(n.Rest)
+		}
+		findNames(v.Elem(), target, used, written)
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			findNames(v.Index(i), target, used, written)
+		}
+	case reflect.Struct:
+		if v.Type() == identType {
+			if target {
+				written[v.Interface().(ast.Identifier).Name.String()] = true
+			}
+			return
+		}
+		if v.Type().PkgPath() != astPkg {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				findNames(v.Field(i), target, used, written)
+			}
+		}
+	}
 }
 
 // functionFormSafe reports whether a rule behaves the same as a function

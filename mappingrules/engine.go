@@ -572,6 +572,29 @@ func (rt *vmRT) ruleFunc(c *compiledRule) func() error {
 		if err != nil {
 			return nil
 		}
+		if len(c.params) > 0 {
+			// The globals the rule only reads have the same values in every
+			// evaluation on this runtime (see paramGlobals): the rule
+			// function captures them once.
+			args := make([]goja.Value, len(c.params))
+			for i, p := range c.params {
+				if p == "stsuu" {
+					args[i] = rt.userObj
+				} else {
+					args[i] = rt.base.Get(p)
+				}
+				if args[i] == nil {
+					return nil
+				}
+			}
+			outer, isFunc := goja.AssertFunction(v)
+			if !isFunc {
+				return nil
+			}
+			if v, err = outer(goja.Undefined(), args...); err != nil {
+				return nil
+			}
+		}
 		call, isFunc := goja.AssertFunction(v)
 		if !isFunc {
 			return nil

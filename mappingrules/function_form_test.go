@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dop251/goja"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/chainsts/chainsts/sts"
 )
 
@@ -176,6 +179,105 @@ stsuu.setPrincipalName(v);
 		}
 		if u.PrincipalName() != v || sts.StringValue(u.Attributes.Get("seen").Value()) != v || sts.StringValue(u.Context.Get("ctx").Value()) != v {
 			t.Fatalf("user %s: principal %q, attributes %v, context %v", v, u.PrincipalName(), u.Attributes, u.Context)
+		}
+	}
+}
+
+// TestReadOnlyGlobals pins which API globals a rule in function form gets
+// as parameters: those it only reads. Any binding or assignment of the
+// name, in any scope or form, keeps it a global lookup.
+func TestReadOnlyGlobals(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{benchRule, []string{"stsuu", "Attribute"}},
+		{"stsuu.setPrincipalName('x');\nvar a = new Attribute('a', 't', 'v');\nIDMappingExtUtils.traceString('x');\nnew Group('g');", []string{"stsuu", "Attribute", "Group", "IDMappingExtUtils"}},
+		{"var s = stsuu; s.x = 1; stsuu.y = 1; stsuu['z'] = 1; var o = {stsuu};", []string{"stsuu"}},
+		{"stsuu = new STSUniversalUser();", []string{"STSUniversalUser"}},
+		{"stsuu.x = 1;\nfunction f(stsuu) { return stsuu; }", nil},
+		{"stsuu.x = 1;\nvar f = (a, ...stsuu) => a;", nil},
+		{"new Attribute('a');\ntry {} catch (Attribute) {}", nil},
+		{"stsuu.x = 1;\n({stsuu} = {stsuu: 1});", nil},
+		{"new Attribute('a');\n[Attribute] = [1];", nil},
+		{"new Attribute('a');\n({x: Attribute = 1} = {});", nil},
+		{"stsuu.x = 1;\nfor (stsuu in {}) {}", nil},
+		{"stsuu.x = 1;\nfor (stsuu of []) {}", nil},
+		{"stsuu.x = 1;\nstsuu++;", nil},
+		{"stsuu.x = 1;\nstsuu += 'x';", nil},
+		{"new Attribute('a');\nfunction g() { var Attribute = 1; }", nil},
+		{"new Group('g');\nfunction Group() {}", nil},
+		{"new Group('g');\nvar C = class Group {};", nil},
+	} {
+		c, err := compileRule("r", tc.src)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if c.main == nil {
+			t.Fatalf("%q: not in function form", tc.src)
+		}
+		if diff := cmp.Diff(tc.want, c.params); diff != "" {
+			t.Errorf("%q: parameters (-want +got):\n%s", tc.src, diff)
+		}
+	}
+}
+
+// TestParamGlobalsAreStable: a parameter gives what the global would only
+// if every evaluation's global holds the same object under that name: the
+// base global's, which importClass and importPackage cannot change.
+func TestParamGlobalsAreStable(t *testing.T) {
+	set := testSet(t, Config{})
+	rt, err := newVMRT(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range paramGlobals {
+		if name == "stsuu" {
+			continue
+		}
+		base := rt.base.Get(name)
+		if base == nil || goja.IsUndefined(base) {
+			t.Errorf("%s is not a global", name)
+		}
+		for full, class := range rt.byName {
+			if shortName(full) == name && class != base {
+				t.Errorf("importing %s would define %s as a different object", full, name)
+			}
+		}
+		d, err := rt.vm.RunString("(function (d) { return d.writable || d.configurable; })(Object.getOwnPropertyDescriptor(globalThis, '" + name + "'))")
+		if err != nil || d.ToBoolean() {
+			t.Errorf("%s can be changed on the base global (%v)", name, err)
+		}
+	}
+}
+
+// TestCapturedGlobalsAreConstants: the globals a rule function captures
+// are kept by the runtime across evaluations, so an assignment to one that
+// readOnlyGlobals missed must fail rather than change what the next
+// evaluation sees.
+func TestCapturedGlobalsAreConstants(t *testing.T) {
+	set := testSet(t, Config{PoolSize: 1})
+	src := "stsuu.setPrincipalName('x');\nstsuu = null;"
+	prg, err := parseRule("missed", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := goja.CompileAST(functionForm(prg, []string{"stsuu"}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compileRule("missed", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.main, c.params = main, []string{"stsuu"}
+	r := &Rule{Name: "missed", Origin: "inline", compiledRule: c, set: set}
+	for i := 0; i < 2; i++ {
+		u := sts.NewSTSUU()
+		_, err := r.Evaluate(context.Background(), Input{User: u})
+		wantErr(t, err, "Assignment to constant variable")
+		if u.PrincipalName() != "x" {
+			t.Fatalf("evaluation %d: stsuu was %q before the assignment, want the evaluation's user", i, u.PrincipalName())
 		}
 	}
 }
