@@ -59,14 +59,14 @@ type iterState struct {
 // per runtime and frozen (as the other API objects' prototypes are): they
 // hold nothing of their own, so a frozen object is all an evaluation can
 // see, and nothing can be attached to it for the next one. Their Go
-// payloads (the handle and its sections) are registered anew for each
-// evaluation and dropped from the table when it ends.
+// payloads (the handle and its sections) follow the runtime's handle,
+// which points at the evaluation's user while it runs and at nothing
+// after it (see payload).
 func (rt *vmRT) wrapUser(u *sts.STSUU) *goja.Object {
 	if rt.userObj == nil {
 		rt.userObj = rt.frozen(rt.vm.CreateObject(rt.uuProto))
 	}
 	rt.user = uuHandle{u: u, conts: rt.userConts, shared: true}
-	rt.hosts[rt.userObj] = &rt.user
 	return rt.userObj
 }
 
@@ -80,7 +80,9 @@ func (rt *vmRT) sectionObj(h *uuHandle, i int) goja.Value {
 			rt.userConts[i] = rt.frozen(o)
 		}
 	}
-	rt.hosts[o] = h.section(i)
+	if !h.shared {
+		rt.hosts[o] = h.section(i)
+	}
 	return o
 }
 

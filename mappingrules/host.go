@@ -23,10 +23,24 @@ func (rt *vmRT) wrap(v any, proto *goja.Object) *goja.Object {
 }
 
 // payload returns the Go value behind an API object, or nil.
+//
+// The stsuu object and its containers, which most calls of a rule are
+// made on, are the runtime's own (see wrapUser) and resolve without the
+// table: to the evaluation's user while one runs, to nothing otherwise.
 func (rt *vmRT) payload(v goja.Value) any {
 	o, ok := v.(*goja.Object)
 	if !ok {
 		return nil
+	}
+	if rt.user.u != nil {
+		if o == rt.userObj {
+			return &rt.user
+		}
+		for i, c := range rt.userConts {
+			if o == c {
+				return rt.user.section(i)
+			}
+		}
 	}
 	return rt.hosts[o]
 }
