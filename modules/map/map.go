@@ -102,7 +102,8 @@ func (m *Module) Validate() error {
 // it); any other rule error is a server fault naming the rule, line and
 // column in the log.
 func (m *Module) Map(ctx context.Context, c *sts.Call) error {
-	before := reservedState(c.User, nil)
+	var before, after reservedSnapshot
+	before.take(c.User)
 	res, err := m.rule.Evaluate(ctx, mappingrules.Input{User: c.User, Call: c, Timeout: m.Timeout, Limits: m.Limits})
 	if err != nil {
 		var exc *mappingrules.STSException
@@ -113,16 +114,24 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 	}
 	// Adding or changing a reserved claim needs a grant; dropping one only
 	// narrows the token and is always allowed.
-	after := reservedState(c.User, before)
+	after.take(c.User)
 	var changed []string
-	for k, v := range after {
-		if k == claimJSONKey || before[k] == v {
-			continue
+	check := func(before, after []reservedEntry) {
+		for _, e := range after {
+			if v, ok := lookupEntry(before, e.src, e.name); ok && v == e.val {
+				continue
+			}
+			if !m.allowed[e.name] {
+				changed = append(changed, e.name)
+			}
 		}
-		name := k[strings.IndexByte(k, 0)+1:]
-		if !m.allowed[name] {
-			changed = append(changed, name)
-		}
+	}
+	check(before.entries, after.entries)
+	// A claim_json the rule left alone (the common case) cannot have gained
+	// a reserved claim, so it is not parsed at all; otherwise only its
+	// reserved members are decoded, on both sides.
+	if !sameClaimJSON(before.claimJSON, after.claimJSON) {
+		check(jsonReserved(before.claimJSON), jsonReserved(after.claimJSON))
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
@@ -133,69 +142,6 @@ func (m *Module) Map(ctx context.Context, c *sts.Call) error {
 		c.Output = res.Token
 	}
 	return nil
-}
-
-// reservedState captures the reserved claims, headers and signing
-// parameters an issue step would use, as comparable strings keyed by
-// "<source>\x00<claim>" (source attr, header, signing or json). A
-// claim_json value identical to the one in prev is not parsed again.
-func reservedState(u *sts.STSUU, prev map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, a := range u.Attributes {
-		if a.Type == sts.TypeJWTIssueClaim && slices.Contains(ReservedClaims, a.Name) && !reservedHeaders[a.Name] {
-			out["attr\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
-		}
-	}
-	for _, a := range u.Context {
-		switch {
-		case a.Type == sts.TypeJWTHeaderClaim && reservedHeaders[a.Name]:
-			out["header\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
-		case a.Type == sts.TypeJWT && strings.HasPrefix(a.Name, "signing.") && slices.Contains(ReservedClaims, a.Name):
-			out["signing\x00"+a.Name] = strings.Join(a.StringValues(), "\x00")
-		case a.Type == sts.TypeJWT && a.Name == "claim_json":
-			raw := strings.Join(a.StringValues(), "\x00")
-			out[claimJSONKey] = raw
-			if prev != nil && prev[claimJSONKey] == raw {
-				for k, v := range prev {
-					if strings.HasPrefix(k, "json\x00") {
-						out[k] = v
-					}
-				}
-				continue
-			}
-			for _, v := range a.Values {
-				obj, ok := claimJSON(v)
-				if !ok {
-					continue
-				}
-				for k, cv := range obj {
-					if slices.Contains(ReservedClaims, k) && !reservedHeaders[k] {
-						out["json\x00"+k] += sts.StringValue(cv) + "\x00"
-					}
-				}
-			}
-		}
-	}
-	return out
-}
-
-// claimJSONKey holds claim_json's raw text in a reserved state; it is not
-// a claim name (claims cannot contain a NUL).
-const claimJSONKey = "\x00claim_json"
-
-func claimJSON(v any) (map[string]any, bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		return x, true
-	case string:
-		p, err := sts.ParseJSONValue([]byte(x))
-		if err != nil {
-			return nil, false
-		}
-		obj, ok := p.(map[string]any)
-		return obj, ok
-	}
-	return nil, false
 }
 
 var (

@@ -99,6 +99,13 @@ func TestReservedClaims(t *testing.T) {
 	if dropped.User.Attributes.Get("exp") != nil || dropped.User.Context.Get("claim_json") != nil {
 		t.Fatalf("not dropped: %s", dropped.User.JSON())
 	}
+	for at, wantErr := range map[string]bool{"http://appliesto/reserved-json-reformatted": false, "http://appliesto/reserved-json-escaped": true} {
+		_, err := rt.Run(context.Background(), &sts.Request{Type: sts.RequestValidate, AppliesTo: at,
+			Base: &sts.Token{Type: sts.TokenTypeSTSUU, Data: u.XML()}})
+		if gotErr := err != nil && strings.Contains(err.Error(), "reserved claims iss"); gotErr != wantErr {
+			t.Errorf("%s: error %v, want reserved iss refused: %v", at, err, wantErr)
+		}
+	}
 	resp, err := run(t, rt, "http://appliesto/reserved-allowed")
 	if err != nil {
 		t.Fatal(err)
