@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -36,8 +37,10 @@ type RemoteOptions struct {
 	// the cooldown fails at once instead of waiting.
 	UnknownKIDCooldown time.Duration `yaml:"unknown_kid_cooldown"`
 	// MaxStale is how long cached keys keep being used after the last
-	// successful fetch while refreshes fail (default 24h). Past it, tokens
-	// are refused until a fetch succeeds.
+	// successful fetch while refreshes fail (default 24h). Past it, a
+	// lookup refetches on demand (at most once per UnknownKIDCooldown,
+	// shared with unknown-kid refetches) and tokens are refused until a
+	// fetch succeeds.
 	MaxStale time.Duration `yaml:"max_stale"`
 	// Timeout bounds one fetch (default 5s).
 	Timeout time.Duration `yaml:"timeout"`
@@ -179,7 +182,8 @@ func (b *capBody) Close() error { return b.rc.Close() }
 // issuer's OpenID discovery document), refreshed in the background by
 // jwkset, looked up through keyfunc. Keys removed upstream disappear at the
 // next successful refresh; when refreshes fail, the cached keys are served
-// until MaxStale has passed since the last success.
+// until MaxStale has passed since the last success, after which lookups
+// refetch on demand (see refetchStale) and fail until a fetch succeeds.
 type RemoteSet struct {
 	// URL is the JWK Set URL (empty until discovery succeeds).
 	url       string
@@ -208,6 +212,10 @@ type RemoteSet struct {
 	bound    map[boundKey][]*Key
 	// nextInit gates discovery retries to one per cooldown.
 	nextInit time.Time
+	// refetching is closed when the on-demand refetch in flight (see
+	// refetchStale) ends; nil when none is. Guarded by refMu.
+	refMu      sync.Mutex
+	refetching chan struct{}
 }
 
 // trackingStorage records when jwkset replaced the whole set, which it does
@@ -357,7 +365,12 @@ func (r *RemoteSet) initLocked() error {
 		r.url = u
 	}
 	r.fetches.Add(1)
-	var firstErr error
+	// The handler also runs for background and on-demand refetches, on
+	// other goroutines, long after this function returned.
+	var (
+		errMu    sync.Mutex
+		firstErr error
+	)
 	st, err := jwkset.NewStorageFromHTTP(r.url, jwkset.HTTPClientStorageOptions{
 		Client:                    r.client,
 		Ctx:                       r.ctx,
@@ -365,10 +378,12 @@ func (r *RemoteSet) initLocked() error {
 		NoErrorReturnFirstHTTPReq: true,
 		RefreshInterval:           r.opts.RefreshInterval,
 		RefreshErrorHandler: func(_ context.Context, err error) {
+			errMu.Lock()
 			if firstErr == nil {
 				firstErr = err
 			}
-			r.log("remote JWK Set refresh failed; serving cached keys", "url", r.url, "error", err.Error())
+			errMu.Unlock()
+			r.log("remote JWK Set fetch failed; cached keys stay in use up to max_stale", "url", r.url, "error", err.Error())
 		},
 		Storage: trackingStorage{MemoryJWKSet: jwkset.NewMemoryStorage(), set: r},
 	})
@@ -393,6 +408,8 @@ func (r *RemoteSet) initLocked() error {
 	r.storage, r.kf, r.cache = client, kf, st
 	// The first fetch consumed no cooldown token; the limiter starts full
 	// so the first unknown kid after start-up can refetch.
+	errMu.Lock()
+	defer errMu.Unlock()
 	return firstErr
 }
 
@@ -449,6 +466,76 @@ func (r *RemoteSet) LastSuccess() time.Time {
 	return time.Unix(0, n)
 }
 
+// staleErr tells why the cached keys may not be used: never fetched, or
+// last fetched successfully more than MaxStale ago; nil when they may.
+func (r *RemoteSet) staleErr() error {
+	last := r.lastOK.Load()
+	switch {
+	case last == 0:
+		return fmt.Errorf("%w: never fetched", ErrStaleKeys)
+	case r.now().Sub(time.Unix(0, last)) > r.opts.MaxStale:
+		return ErrStaleKeys
+	}
+	return nil
+}
+
+// fresh returns nil when the cached keys may be used. When they may not,
+// it refetches on demand first (refetchStale), so a lookup after the
+// upstream came back succeeds without waiting for the background refresh.
+func (r *RemoteSet) fresh(ctx context.Context, storage jwkset.Storage) error {
+	if r.staleErr() == nil {
+		return nil
+	}
+	r.refetchStale(ctx, storage)
+	return r.staleErr()
+}
+
+// refetchStale fetches the set once on behalf of every lookup that found
+// it stale. The fetch takes a token of r.limiter, shared with unknown-kid
+// refetches, so the upstream sees at most one on-demand fetch per cooldown
+// whatever the request rate; without a token the lookup fails at once.
+// Lookups arriving while the fetch is in flight wait for it (bounded by
+// Timeout) instead of fetching again. The fetch runs on the set's context,
+// not the caller's: a caller giving up does not fail the others' fetch.
+func (r *RemoteSet) refetchStale(ctx context.Context, storage jwkset.Storage) {
+	r.refMu.Lock()
+	if r.staleErr() == nil {
+		// Another lookup's refetch succeeded since the caller looked.
+		r.refMu.Unlock()
+		return
+	}
+	if done := r.refetching; done != nil {
+		r.refMu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		return
+	}
+	if !r.limiter.AllowN(r.now(), 1) {
+		r.refMu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	r.refetching = done
+	r.refMu.Unlock()
+	defer func() {
+		r.refMu.Lock()
+		r.refetching = nil
+		r.refMu.Unlock()
+		close(done)
+	}()
+	// jwkset refetches only when asked for a kid its storage lacks (it
+	// has no other on-demand refresh): ask for a random one no set
+	// publishes. A successful fetch replaces the stored set, which moves
+	// lastOK and gen (trackingStorage); a failed one goes to the refresh
+	// error handler and leaves the cached keys as they were.
+	fctx, cancel := context.WithTimeout(r.ctx, r.opts.Timeout)
+	defer cancel()
+	r.fetches.Add(1)
+	_, _ = storage.KeyRead(fctx, "chainsts-refetch-"+rand.Text())
+}
+
 func (r *RemoteSet) ready() (keyfunc.Keyfunc, jwkset.Storage, error) {
 	kf, st, _, err := r.readyCache()
 	return kf, st, err
@@ -472,8 +559,10 @@ func (r *RemoteSet) readyCache() (keyfunc.Keyfunc, jwkset.Storage, jwkset.Storag
 // kid, each bound to exactly one algorithm: the JWK's own "alg" when it has
 // one, otherwise the first algorithm of allowed that fits the key. An
 // unknown kid triggers at most one refetch per cooldown (r.limiter, which
-// never waits: inside the cooldown the lookup fails at once); a token
-// without kid is tried against every key bound to alg. Header parameters
+// never waits: inside the cooldown the lookup fails at once); so do keys
+// past MaxStale or never fetched, and the lookup fails with ErrStaleKeys
+// when that refetch is not allowed or fails. A token without kid is tried
+// against every key bound to alg. Header parameters
 // other than kid and alg are never consulted. Results for a kid are cached
 // until the next successful fetch; the returned slice is shared and must
 // not be modified.
@@ -482,8 +571,8 @@ func (r *RemoteSet) Lookup(ctx context.Context, kid, alg string, allowed []strin
 	if err != nil {
 		return nil, err
 	}
-	if last := r.lastOK.Load(); last != 0 && r.now().Sub(time.Unix(0, last)) > r.opts.MaxStale {
-		return nil, ErrStaleKeys
+	if err := r.fresh(ctx, st); err != nil {
+		return nil, err
 	}
 	var jwks []jwkset.JWK
 	gen := r.gen.Load()
@@ -611,11 +700,8 @@ func (r *RemoteSet) EncryptionKey(ctx context.Context, alg, kid string) (*Key, e
 	if err != nil {
 		return nil, err
 	}
-	if r.lastOK.Load() == 0 {
-		return nil, fmt.Errorf("%w: never fetched", ErrStaleKeys)
-	}
-	if r.now().Sub(r.LastSuccess()) > r.opts.MaxStale {
-		return nil, ErrStaleKeys
+	if err := r.fresh(ctx, st); err != nil {
+		return nil, err
 	}
 	all, err := st.KeyReadAll(ctx)
 	if err != nil {

@@ -201,6 +201,96 @@ func TestRemoteJWKSStaleBound(t *testing.T) {
 	})
 }
 
+// Past max_stale a lookup refetches on demand instead of waiting for the
+// background refresh: at most one fetch per cooldown while the upstream is
+// down (concurrent lookups share it), and the first lookup after the
+// cooldown once it is back succeeds.
+func TestRemoteJWKSStaleRefetch(t *testing.T) {
+	genTestKeys()
+	k1, _ := keys.NewKey(keys.KeyOptions{Key: testEC256, Alg: "ES256", KID: "k1"})
+	srv := newJWKSServer(t, k1)
+	clk := newTestClock()
+	// The background refresh (real time, 1h) never runs during the test:
+	// every fetch after the first is an on-demand one.
+	h := remoteHostClock(t, "{refresh_interval: 1h, unknown_kid_cooldown: 1m, max_stale: 1h}", clk)
+	m := mustStep(t, h, sts.ModeValidate, "algorithms: [ES256]\nsigning: {jwks_uri: "+srv.URL+"}\n")
+	good := craft(`{"alg":"ES256","kid":"k1"}`, validClaims(), signWith(t, k1))
+	noKID := craft(`{"alg":"ES256"}`, validClaims(), signWith(t, k1))
+	accept := func(tok, when string) {
+		t.Helper()
+		if _, err := validateCall(m, tok); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	refuse := func(tok, when string) {
+		t.Helper()
+		_, err := validateCall(m, tok)
+		if !errors.Is(err, sts.ErrTemporarilyUnavailable) || !errors.Is(err, keys.ErrStaleKeys) {
+			t.Fatalf("%s: err = %v, want temporarily_unavailable", when, err)
+		}
+	}
+	fetches := func(want int64, when string) {
+		t.Helper()
+		if n := srv.hits.Load(); n != want {
+			t.Fatalf("fetches %s = %d, want %d", when, n, want)
+		}
+	}
+	concurrently := func(n int, f func()) {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(f)
+		}
+		wg.Wait()
+	}
+	accept(good, "start")
+	fetches(1, "after start")
+
+	// Down past max_stale: the first lookup refetches, fails and is
+	// refused; the lookups after it, concurrent or not, fetch nothing
+	// until the cooldown is over.
+	srv.set(true)
+	clk.Advance(time.Hour + time.Nanosecond)
+	refuse(good, "stale keys, upstream down")
+	fetches(2, "for the first stale lookup")
+	concurrently(8, func() {
+		_, err := validateCall(m, good)
+		if !errors.Is(err, keys.ErrStaleKeys) {
+			t.Errorf("concurrent stale lookup: err = %v, want stale keys", err)
+		}
+	})
+	refuse(noKID, "stale keys, token without kid")
+	clk.Advance(time.Minute - time.Millisecond)
+	refuse(good, "stale keys inside the cooldown")
+	fetches(2, "inside the cooldown")
+	clk.Advance(time.Millisecond)
+	for range 5 {
+		refuse(good, "stale keys after the cooldown, upstream still down")
+	}
+	fetches(3, "one cooldown later, upstream still down")
+
+	// Back up: nothing is fetched inside the cooldown, then the next
+	// lookup refetches and every lookup is served from the fresh set.
+	srv.set(false)
+	clk.Advance(time.Minute - time.Millisecond)
+	refuse(good, "upstream back, inside the cooldown")
+	fetches(3, "upstream back, inside the cooldown")
+	clk.Advance(time.Millisecond)
+	accept(good, "upstream back, after the cooldown")
+	fetches(4, "upstream back, after the cooldown")
+	accept(noKID, "fresh keys, token without kid")
+	fetches(4, "served from the fresh set")
+
+	// Stale again with the upstream up: concurrent lookups share one fetch
+	// and all succeed (tokens without kid take the same path).
+	clk.Advance(time.Hour + time.Nanosecond)
+	concurrently(8, func() {
+		if _, err := validateCall(m, noKID); err != nil {
+			t.Errorf("concurrent lookup of stale keys, upstream up: %v", err)
+		}
+	})
+	fetches(5, "for 8 concurrent lookups of stale keys")
+}
+
 // A published key without "alg" is bound to the first algorithm of each
 // step's allow-list that fits it; steps sharing the set (and its lookup
 // cache) keep their own binding, on first lookup and on cached ones.
