@@ -6,13 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
-if ! python3 -c 'import jwt, jwcrypto' 2>/dev/null; then
+# Debian's packages install for Debian's interpreter, which need not be the
+# first python3 on PATH.
+PY=/usr/bin/python3
+if ! [ -x "$PY" ] || ! "$PY" -c 'import jwt, jwcrypto' 2>/dev/null; then
 	echo "jose interop: installing python3-jwt python3-jwcrypto"
 	(apt-get install -y python3-jwt python3-jwcrypto >/dev/null 2>&1 ||
 		{ apt-get update >/dev/null && apt-get install -y python3-jwt python3-jwcrypto >/dev/null; })
 fi
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 
 work=$(mktemp -d)
 pid=""
