@@ -2,6 +2,7 @@ package mapmod
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/chainsts/chainsts/sts"
@@ -18,8 +19,8 @@ const (
 )
 
 // reservedEntry is one reserved value as an issue step would see it, in a
-// comparable string form (values joined with NUL, which claims cannot
-// contain).
+// comparable string form: every attribute's values as addEntry encodes
+// them, or claim_json's values each followed by NUL (jsonReserved).
 type reservedEntry struct {
 	src  uint8
 	name string
@@ -60,20 +61,23 @@ var reservedClaimSet = func() map[string]bool {
 	return m
 }()
 
-// take records u's reserved values. For one source and name the last
-// attribute wins, as it did when the guard was first written.
+// take records u's reserved values. Every attribute of one source and name
+// counts, in order: a rule can make two attributes with the same name and
+// type (Attribute.setName after adding one), and the issue step reads
+// signing.* from the first but claims and headers from the last one with a
+// value, so keeping only one of them would let the other change unseen.
 func (s *reservedSnapshot) take(u *sts.STSUU) {
 	for _, a := range u.Attributes {
 		if a.Type == sts.TypeJWTIssueClaim && claimReserved(a.Name) {
-			s.entries = setEntry(s.entries, srcAttr, a.Name, joinValues(a.Values))
+			s.entries = addEntry(s.entries, srcAttr, a.Name, a.Values)
 		}
 	}
 	for _, a := range u.Context {
 		switch {
 		case a.Type == sts.TypeJWTHeaderClaim && reservedHeaders[a.Name]:
-			s.entries = setEntry(s.entries, srcHeader, a.Name, joinValues(a.Values))
+			s.entries = addEntry(s.entries, srcHeader, a.Name, a.Values)
 		case a.Type == sts.TypeJWT && strings.HasPrefix(a.Name, "signing.") && reservedClaimSet[a.Name]:
-			s.entries = setEntry(s.entries, srcSigning, a.Name, joinValues(a.Values))
+			s.entries = addEntry(s.entries, srcSigning, a.Name, a.Values)
 		case a.Type == sts.TypeJWT && a.Name == "claim_json":
 			for _, v := range a.Values {
 				if x, ok := v.(string); ok {
@@ -94,17 +98,27 @@ func (s *reservedSnapshot) take(u *sts.STSUU) {
 	}
 }
 
-// joinValues is strings.Join(a.StringValues(), "\x00") without the
-// intermediate slice for the usual single value.
-func joinValues(vs []any) string {
-	if len(vs) == 1 {
-		return sts.StringValue(vs[0])
+// addEntry appends one attribute's values to the entry for src and name.
+// Each value is length-prefixed and the list is prefixed with its count, so
+// no two different lists of attributes or values ([] and [""], "a\x00b" and
+// "a","b") give the same text.
+func addEntry(es []reservedEntry, src uint8, name string, vs []any) []reservedEntry {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(len(vs)))
+	b.WriteByte('|')
+	for _, v := range vs {
+		sv := sts.StringValue(v)
+		b.WriteString(strconv.Itoa(len(sv)))
+		b.WriteByte(':')
+		b.WriteString(sv)
 	}
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = sts.StringValue(v)
+	for i := range es {
+		if es[i].src == src && es[i].name == name {
+			es[i].val += b.String()
+			return es
+		}
 	}
-	return strings.Join(parts, "\x00")
+	return append(es, reservedEntry{src, name, b.String()})
 }
 
 // setEntry sets the entry for src and name, replacing an earlier one.

@@ -61,3 +61,47 @@ func TestJSONReservedAccumulates(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestReservedDuplicateAttributes: a rule can give two attributes the same
+// name and type (Attribute.setName after adding it), and the issue step
+// does not read them all the same way (signing.* takes the first, claims
+// and headers the last one with a value). The snapshot must change when
+// the rule adds such a duplicate, whichever of them it kept as before.
+func TestReservedDuplicateAttributes(t *testing.T) {
+	attr := func(name, typ string, vals ...any) *sts.Attribute { return sts.NewAttribute(name, typ, vals...) }
+	for _, tc := range []struct {
+		name          string
+		before, after []*sts.Attribute
+	}{
+		{"signing first wins", []*sts.Attribute{attr("signing.kid", sts.TypeJWT, "legit")},
+			[]*sts.Attribute{attr("signing.kid", sts.TypeJWT, "evil"), attr("signing.kid", sts.TypeJWT, "legit")}},
+		{"claim after an empty one", []*sts.Attribute{attr("iss", sts.TypeJWTIssueClaim, "")},
+			[]*sts.Attribute{attr("iss", sts.TypeJWTIssueClaim, "evil"), attr("iss", sts.TypeJWTIssueClaim)}},
+		{"header after an empty one", []*sts.Attribute{attr("alg", sts.TypeJWTHeaderClaim, "")},
+			[]*sts.Attribute{attr("alg", sts.TypeJWTHeaderClaim, "none"), attr("alg", sts.TypeJWTHeaderClaim)}},
+		{"values joined with NUL", []*sts.Attribute{attr("iss", sts.TypeJWTIssueClaim, "a\x00b")},
+			[]*sts.Attribute{attr("iss", sts.TypeJWTIssueClaim, "a", "b")}},
+	} {
+		var before, after reservedSnapshot
+		for i, list := range [][]*sts.Attribute{tc.before, tc.after} {
+			u := sts.NewSTSUU()
+			for _, a := range list {
+				if a.Type == sts.TypeJWTIssueClaim {
+					u.Attributes = append(u.Attributes, a)
+				} else {
+					u.Context = append(u.Context, a)
+				}
+			}
+			[]*reservedSnapshot{&before, &after}[i].take(u)
+		}
+		changed := false
+		for _, e := range after.entries {
+			if v, ok := lookupEntry(before.entries, e.src, e.name); !ok || v != e.val {
+				changed = true
+			}
+		}
+		if !changed {
+			t.Errorf("%s: the guard sees no change", tc.name)
+		}
+	}
+}
