@@ -443,6 +443,13 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 		})
 	}
 	crashed, runErr := runGuarded(run)
+	// A thrown object becomes its message through its own toString, a
+	// message getter or a Proxy trap: rule code, which must still run
+	// under the deadline.
+	thrown := ""
+	if runErr != nil && !crashed {
+		thrown, runErr = rt.thrownText(runErr)
+	}
 	// When the cancellation callback has started it may still interrupt
 	// the runtime after ClearInterrupt: such a runtime is not reused.
 	ctxQuiet := stopCtx()
@@ -459,7 +466,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 		if errors.As(runErr, &intr) || errors.As(runErr, &so) {
 			reusable = false
 		}
-		return nil, reusable, rt.ruleError(ev, runErr)
+		return nil, reusable, rt.ruleError(ev, runErr, thrown)
 	}
 	// A rule that redeclares stsuu (var stsuu = new STSUniversalUser())
 	// and fills it means that user: adopt it.
@@ -614,9 +621,47 @@ func (rt *vmRT) ruleFunc(c *compiledRule) func() error {
 	return f
 }
 
+// thrownText returns the text of the value a rule threw, converted while
+// the deadline still runs, and err, or the interruption or stack overflow
+// that stopped the conversion instead (the runtime is then not reused).
+// A conversion that throws gives a fixed text.
+func (rt *vmRT) thrownText(err error) (text string, _ error) {
+	var exc *goja.Exception
+	if !errors.As(err, &exc) {
+		return "", err
+	}
+	v := exc.Value()
+	if o, ok := v.(*goja.Object); !ok || rt.errs[o] != nil {
+		return "", err
+	}
+	stopped := error(nil)
+	func() {
+		defer func() {
+			if x := recover(); x != nil {
+				switch e := x.(type) {
+				case *goja.InterruptedError:
+					stopped = e
+				case *goja.StackOverflowError:
+					stopped = e
+				default:
+					panic(x)
+				}
+			}
+		}()
+		if ex := rt.vm.Try(func() { text = v.String() }); ex != nil {
+			text = "the thrown value could not be converted to text"
+		}
+	}()
+	if stopped != nil {
+		return "", stopped
+	}
+	return text, err
+}
+
 // ruleError turns a goja error into a *RuleError positioned in the rule
-// that was running.
-func (rt *vmRT) ruleError(ev *evalState, err error) error {
+// that was running; thrown is the thrown value's text (thrownText), or
+// empty to convert a primitive or API error here.
+func (rt *vmRT) ruleError(ev *evalState, err error, thrown string) error {
 	re := &RuleError{Rule: ev.rule.Name}
 	var stack []goja.StackFrame
 	var intr *goja.InterruptedError
@@ -647,7 +692,10 @@ func (rt *vmRT) ruleError(ev *evalState, err error) error {
 		re.Message = fmt.Sprintf("call stack exceeded %d frames (max_call_stack)", rt.set.cfg.MaxCallStack)
 	case errors.As(err, &exc):
 		stack = exc.Stack()
-		re.Message = exc.Value().String()
+		re.Message = thrown
+		if _, isObj := exc.Value().(*goja.Object); !isObj {
+			re.Message = exc.Value().String()
+		}
 		if o, ok := exc.Value().(*goja.Object); ok {
 			re.Cause = rt.errs[o]
 		}

@@ -128,6 +128,7 @@ func TestSandboxInScriptForm(t *testing.T) {
 		"deadline":          TestDeadlineStopsLoopAndNextEvaluationWorks,
 		"request deadline":  TestRequestDeadlineIsHonoured,
 		"recursion":         TestDeepRecursionFailsCleanly,
+		"thrown value text": TestThrownValueTextUnderDeadline,
 		"require eval":      TestNoRequireEvalFunction,
 		"growth caps":       TestGrowthCaps,
 		"reserved keys":     TestReservedKeysRejected,

@@ -84,6 +84,40 @@ func TestDeepRecursionFailsCleanly(t *testing.T) {
 	}
 }
 
+// TestThrownValueTextUnderDeadline: turning a thrown object into the
+// error's text runs its toString, message getter or Proxy traps, which are
+// rule code: a loop there must stop at the deadline like any other, and
+// the next evaluation must work.
+func TestThrownValueTextUnderDeadline(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"throw { toString: function () { while (true) {} } };", "deadline exceeded"},
+		{"var e = new Error('m');\nObject.defineProperty(e, 'message', { get: function () { while (true) {} } });\nthrow e;", "deadline exceeded"},
+		{"throw new Proxy({}, { get: function () { while (true) {} } });", "deadline exceeded"},
+		{"throw { toString: function f() { return f() + 1; } };", "call stack exceeded"},
+		{"throw { toString: function () { throw 1; } };", "could not be converted to text"},
+		{"throw { toString: function () { return 'plain'; } };", "plain"},
+	} {
+		set := testSet(t, Config{Timeout: 300 * time.Millisecond, PoolSize: 1, Inline: map[string]string{
+			"throw": tc.src,
+			"ok":    "stsuu.setPrincipalName('after');",
+		}})
+		done := make(chan error, 1)
+		go func() {
+			_, err := evalSrc(t, set, "throw")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			wantErr(t, err, tc.want)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still running 5 s after a 300 ms deadline", tc.src)
+		}
+		if u, err := evalSrc(t, set, "ok"); err != nil || u.PrincipalName() != "after" {
+			t.Fatalf("%s: next evaluation: %v", tc.src, err)
+		}
+	}
+}
+
 // A sourceMappingURL naming a FIFO would block a parser that reads it; the
 // rule must compile and run, and eval stays unavailable.
 func TestSourceMapFIFODoesNotBlock(t *testing.T) {
