@@ -459,7 +459,7 @@ func (rt *vmRT) run(ev *evalState, deadline time.Time) (res *Result, reusable bo
 	rt.cur = nil
 	defer rt.forgetHosts()
 	defer func() { rt.user = uuHandle{} }()
-	reusable = ctxQuiet && !crashed
+	reusable = ctxQuiet && !crashed && rt.symbolFor <= maxSymbolFor
 	if runErr != nil {
 		var intr *goja.InterruptedError
 		var so *goja.StackOverflowError
@@ -558,6 +558,11 @@ func runGuarded(run func() error) (crashed bool, err error) {
 	}()
 	return false, run()
 }
+
+// maxSymbolFor is how many Symbol.for calls a runtime takes before it is
+// retired: rules hardly use the symbol registry, which outlives the
+// evaluation, so a runtime that filled it is rebuilt rather than kept.
+const maxSymbolFor = 1024
 
 // maxRuleFuncs bounds a runtime's table of rule functions (a rule set has
 // as many rules as its configuration names, plus the map steps' inline

@@ -66,6 +66,9 @@ type vmRT struct {
 	hosts map[*goja.Object]any
 	// errs maps the evaluation's thrown API errors to their Go errors.
 	errs map[*goja.Object]error
+	// symbolFor counts the Symbol.for calls made on this runtime: the
+	// symbol registry is runtime-wide and never shrinks (see capAmplifiers).
+	symbolFor int
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
 	freezeFn  goja.Callable
 	jsonParse goja.Callable
@@ -167,6 +170,22 @@ func (rt *vmRT) capAmplifiers() {
 			return v
 		})
 		_ = obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	// Symbol.for adds to a registry that belongs to the runtime, not the
+	// evaluation, and is never emptied: a pooled runtime would grow by
+	// every key any evaluation registered. The calls are counted and a
+	// runtime past maxSymbolFor is not reused (run).
+	symCtor := vm.Get("Symbol").ToObject(vm)
+	if symFor, ok := goja.AssertFunction(symCtor.Get("for")); ok {
+		f := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+			rt.symbolFor++
+			v, err := symFor(c.This, c.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		})
+		_ = symCtor.DefineDataProperty("for", f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
 	wrap(strProto, "repeat", func(this goja.Value, args []goja.Value) float64 {
 		return float64(len(this.String())) * arg(args, 0).ToFloat()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,6 +116,40 @@ func TestThrownValueTextUnderDeadline(t *testing.T) {
 		if u, err := evalSrc(t, set, "ok"); err != nil || u.PrincipalName() != "after" {
 			t.Fatalf("%s: next evaluation: %v", tc.src, err)
 		}
+	}
+}
+
+// TestSymbolRegistryRetiresRuntime: Symbol.for keys stay in the runtime's
+// registry after the evaluation, so a pooled runtime would grow without
+// bound; a runtime past maxSymbolFor calls is not reused, one with a few is.
+func TestSymbolRegistryRetiresRuntime(t *testing.T) {
+	set := testSet(t, Config{PoolSize: 1, Inline: map[string]string{
+		"few":  "Symbol.for('a'); Symbol.for('b');",
+		"many": "for (var i = 0; i < 2000; i++) { Symbol.for('k' + i); }",
+	}})
+	idle := func() []*vmRT {
+		set.mu.Lock()
+		defer set.mu.Unlock()
+		return append([]*vmRT(nil), set.idle...)
+	}
+	if _, err := evalSrc(t, set, "few"); err != nil {
+		t.Fatal(err)
+	}
+	pooled := idle()
+	if len(pooled) != 1 {
+		t.Fatalf("%d idle runtimes after one evaluation, want 1", len(pooled))
+	}
+	if _, err := evalSrc(t, set, "few"); err != nil {
+		t.Fatal(err)
+	}
+	if got := idle(); len(got) != 1 || got[0] != pooled[0] {
+		t.Fatal("a runtime with a few registered symbols was not reused")
+	}
+	if _, err := evalSrc(t, set, "many"); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(idle(), pooled[0]) {
+		t.Fatal("the runtime whose symbol registry grew past the limit was reused")
 	}
 }
 
