@@ -94,6 +94,7 @@ func (rt *vmRT) installUtils(native *goja.Object) {
 	vm := rt.vm
 	jsonParse, _ := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
 	rt.jsonParse = jsonParse
+	rt.toString, _ = goja.AssertFunction(vm.Get("String"))
 
 	cacheProto := vm.NewObject()
 	rt.methods(cacheProto, map[string]method{

@@ -629,8 +629,10 @@ func (rt *vmRT) ruleFunc(c *compiledRule) func() error {
 // thrownText returns the text of the value a rule threw, converted while
 // the deadline still runs, and err, or the interruption or stack overflow
 // that stopped the conversion instead (the runtime is then not reused).
-// A conversion that throws gives a fixed text.
-func (rt *vmRT) thrownText(err error) (text string, _ error) {
+// A conversion that throws gives a fixed text. The conversion is a call
+// into the runtime like the rule's own, so promise jobs it queues run now,
+// in this evaluation, and not at the end of the next one.
+func (rt *vmRT) thrownText(err error) (string, error) {
 	var exc *goja.Exception
 	if !errors.As(err, &exc) {
 		return "", err
@@ -639,28 +641,16 @@ func (rt *vmRT) thrownText(err error) (text string, _ error) {
 	if o, ok := v.(*goja.Object); !ok || rt.errs[o] != nil {
 		return "", err
 	}
-	stopped := error(nil)
-	func() {
-		defer func() {
-			if x := recover(); x != nil {
-				switch e := x.(type) {
-				case *goja.InterruptedError:
-					stopped = e
-				case *goja.StackOverflowError:
-					stopped = e
-				default:
-					panic(x)
-				}
-			}
-		}()
-		if ex := rt.vm.Try(func() { text = v.String() }); ex != nil {
-			text = "the thrown value could not be converted to text"
+	text, cerr := rt.toString(goja.Undefined(), v)
+	if cerr != nil {
+		var intr *goja.InterruptedError
+		var so *goja.StackOverflowError
+		if errors.As(cerr, &intr) || errors.As(cerr, &so) {
+			return "", cerr
 		}
-	}()
-	if stopped != nil {
-		return "", stopped
+		return "the thrown value could not be converted to text", err
 	}
-	return text, err
+	return text.String(), err
 }
 
 // ruleError turns a goja error into a *RuleError positioned in the rule

@@ -129,6 +129,7 @@ func TestSandboxInScriptForm(t *testing.T) {
 		"request deadline":  TestRequestDeadlineIsHonoured,
 		"recursion":         TestDeepRecursionFailsCleanly,
 		"thrown value text": TestThrownValueTextUnderDeadline,
+		"thrown value jobs": TestThrownValueTextJobsStayInEvaluation,
 		"require eval":      TestNoRequireEvalFunction,
 		"growth caps":       TestGrowthCaps,
 		"reserved keys":     TestReservedKeysRejected,

@@ -72,6 +72,8 @@ type vmRT struct {
 	// freezeFn is Object.freeze, kept for freezing lazily made objects.
 	freezeFn  goja.Callable
 	jsonParse goja.Callable
+	// toString is String, which turns a thrown value into text (thrownText).
+	toString goja.Callable
 	// global is the evaluations' global object (see run).
 	global     *goja.Object
 	globalVals *globalObj

@@ -119,6 +119,30 @@ func TestThrownValueTextUnderDeadline(t *testing.T) {
 	}
 }
 
+// TestThrownValueTextJobsStayInEvaluation: a promise job queued while the
+// thrown value becomes text (its toString) must run in that evaluation,
+// under its deadline, never in the next one, where the stsuu it captured
+// is another request's user.
+func TestThrownValueTextJobsStayInEvaluation(t *testing.T) {
+	set := testSet(t, Config{PoolSize: 1, Inline: map[string]string{
+		"throw": "throw { toString: function () {\n" +
+			"\tPromise.resolve().then(function () { stsuu.setPrincipalName('set by an earlier evaluation'); });\n" +
+			"\treturn 'thrown';\n} };",
+		"next": "var x = 1;",
+	}})
+	_, err := evalSrc(t, set, "throw")
+	wantErr(t, err, "thrown")
+	r, _ := set.Rule("next")
+	u := sts.NewSTSUU()
+	u.SetPrincipalName("bob")
+	if _, err := r.Evaluate(context.Background(), Input{User: u}); err != nil {
+		t.Fatal(err)
+	}
+	if u.PrincipalName() != "bob" {
+		t.Fatalf("principal %q, want bob: a job of the earlier evaluation ran in this one", u.PrincipalName())
+	}
+}
+
 // TestSymbolRegistryRetiresRuntime: Symbol.for keys stay in the runtime's
 // registry after the evaluation, so a pooled runtime would grow without
 // bound; a runtime past maxSymbolFor calls is not reused, one with a few is.
