@@ -54,6 +54,12 @@
 	tame(Function.prototype, 'toString');
 
 	delete G.__native;
+	// Binary buffers serve no mapping rule and allocate natively in one call
+	// (new ArrayBuffer(2e8)), past the caps on string and array growth.
+	var typedArrayIntrinsic = getProto(Int8Array);
+	['ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray',
+		'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array',
+		'BigInt64Array', 'BigUint64Array'].forEach(function (k) { delete G[k]; });
 	// A runtime used for one evaluation only (fresh_runtimes) has nothing to
 	// protect from the next one.
 	if (!N.freeze) { return; }
@@ -70,7 +76,7 @@
 		getProto(new Map()[Symbol.iterator]()),
 		getProto(new Set()[Symbol.iterator]()),
 		getProto(/a/[Symbol.matchAll]('a')),
-		getProto(Int8Array),
+		typedArrayIntrinsic,
 		getDesc(function () { 'use strict'; return arguments; }(), 'callee').get,
 		(function () { return arguments; })()
 	];
