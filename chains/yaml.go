@@ -691,37 +691,30 @@ func yamlName(f reflect.StructField) (name string, inline, ok bool) {
 }
 
 func yamlField(t reflect.Type, key string, depth int) (reflect.Type, bool) {
-	if depth > 8 {
-		return nil, false
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, inline, ok := yamlName(f)
-		if !ok {
-			continue
-		}
-		if inline {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				if r, ok := yamlField(ft, key, depth+1); ok {
-					return r, true
-				}
-			}
-			continue
-		}
+	var found reflect.Type
+	eachYAMLField(t, depth, func(name string, ft reflect.Type) bool {
 		if name == key {
-			return f.Type, true
+			found = ft
+			return false
 		}
-	}
-	return nil, false
+		return true
+	})
+	return found, found != nil
 }
 
 func collectYAMLNames(t reflect.Type, out *[]string, depth int) {
+	eachYAMLField(t, depth, func(name string, _ reflect.Type) bool {
+		*out = append(*out, name)
+		return true
+	})
+}
+
+// eachYAMLField calls fn with the YAML name and type of every field of the
+// struct type t, descending into inline structs, until fn returns false.
+// It reports whether the walk ran to the end.
+func eachYAMLField(t reflect.Type, depth int, fn func(name string, typ reflect.Type) bool) bool {
 	if depth > 8 {
-		return
+		return true
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -734,13 +727,16 @@ func collectYAMLNames(t reflect.Type, out *[]string, depth int) {
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct {
-				collectYAMLNames(ft, out, depth+1)
+			if ft.Kind() == reflect.Struct && !eachYAMLField(ft, depth+1, fn) {
+				return false
 			}
 			continue
 		}
-		*out = append(*out, name)
+		if !fn(name, f.Type) {
+			return false
+		}
 	}
+	return true
 }
 
 // yamlMessage rewrites the YAML library's messages into the configuration's
