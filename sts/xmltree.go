@@ -426,28 +426,7 @@ func writeXNode(b *strings.Builder, n *xnode, extra []xattr) {
 
 // escapeXMLText escapes character data. A carriage return is written as a
 // reference because a parser would otherwise normalize it away.
-func escapeXMLText(b *strings.Builder, s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			continue
-		}
-		b.WriteString(s[last:i])
-		b.WriteString(esc)
-		last = i + 1
-	}
-	b.WriteString(s[last:])
-}
+func escapeXMLText(b *strings.Builder, s string) { escapeXML(b, s, false) }
 
 // escapeXMLAttr escapes an attribute value, keeping tabs and line breaks as
 // references so that attribute-value normalization leaves them intact.
@@ -462,24 +441,30 @@ func escapeXMLAttr(b *strings.Builder, s string) {
 			return utf8.RuneError
 		}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 	}
+	escapeXML(b, s, true)
+}
+
+// escapeXML writes s with the markup characters escaped; in an attribute
+// value also the quote, tab and line feed.
+func escapeXML(b *strings.Builder, s string, attr bool) {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
-		switch s[i] {
-		case '&':
+		switch c := s[i]; {
+		case c == '&':
 			esc = "&amp;"
-		case '<':
+		case c == '<':
 			esc = "&lt;"
-		case '>':
+		case c == '>':
 			esc = "&gt;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#x9;"
-		case '\n':
-			esc = "&#xA;"
-		case '\r':
+		case c == '\r':
 			esc = "&#xD;"
+		case attr && c == '"':
+			esc = "&quot;"
+		case attr && c == '\t':
+			esc = "&#x9;"
+		case attr && c == '\n':
+			esc = "&#xA;"
 		default:
 			continue
 		}
